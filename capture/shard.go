@@ -1,0 +1,248 @@
+package capture
+
+import (
+	"errors"
+	"io"
+	"sync"
+)
+
+// ShardConfig tunes Shard.
+type ShardConfig struct {
+	// Workers is the number of sources to split into (at least 1).
+	Workers int
+	// TickNanos, when positive, makes every shard return ErrTimeout with
+	// the boundary time each time packet time crosses a multiple of it,
+	// so that workers whose share of traffic is idle still close their
+	// intervals. Use the detection interval.
+	TickNanos int64
+	// BatchFrames and BatchBytes bound one hand-off batch (defaults 512
+	// frames and 512 KiB).
+	BatchFrames, BatchBytes int
+	// Batches is the number of batches in flight per worker (default 4).
+	// A full pipeline blocks the reader; a file replay never drops.
+	Batches int
+}
+
+// Shard splits src into cfg.Workers sources by FlowHash, so both
+// directions of a flow reach the same worker. One goroutine reads src,
+// copies each frame into a per-worker batch and hands over full batches, so
+// there is one channel operation per batch, not per packet.
+//
+// Each returned Source is owned by one worker. Closing any of them stops the
+// reader and closes src.
+func Shard(src Source, cfg ShardConfig) []Source {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.BatchFrames <= 0 {
+		cfg.BatchFrames = 512
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = 512 << 10
+	}
+	if cfg.Batches <= 0 {
+		cfg.Batches = 4
+	}
+	s := &sharder{src: src, cfg: cfg, stop: make(chan struct{})}
+	out := make([]Source, cfg.Workers)
+	s.shards = make([]*shard, cfg.Workers)
+	for i := range out {
+		sh := &shard{
+			parent: s,
+			full:   make(chan *batch, cfg.Batches),
+			free:   make(chan *batch, cfg.Batches),
+		}
+		for range cfg.Batches {
+			sh.free <- &batch{frames: make([]Frame, 0, cfg.BatchFrames), buf: make([]byte, 0, cfg.BatchBytes)}
+		}
+		s.shards[i] = sh
+		out[i] = sh
+	}
+	go s.run()
+	return out
+}
+
+type batch struct {
+	frames []Frame
+	buf    []byte
+	tick   int64 // when > 0 and frames is empty: a time tick
+	err    error // terminal error after the frames
+}
+
+type sharder struct {
+	src    Source
+	cfg    ShardConfig
+	shards []*shard
+	cur    []*batch
+
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+func (s *sharder) run() {
+	s.cur = make([]*batch, len(s.shards))
+	var (
+		f        Frame
+		nextTick int64
+	)
+	n := uint64(len(s.shards))
+	for {
+		err := s.src.Read(&f)
+		if errors.Is(err, ErrTimeout) {
+			s.tick(f.Timestamp)
+			continue
+		}
+		if err != nil {
+			s.finish(err)
+			return
+		}
+		if s.cfg.TickNanos > 0 {
+			if nextTick == 0 {
+				nextTick = (f.Timestamp/s.cfg.TickNanos + 1) * s.cfg.TickNanos
+			} else if f.Timestamp >= nextTick {
+				s.tick(f.Timestamp / s.cfg.TickNanos * s.cfg.TickNanos)
+				nextTick = (f.Timestamp/s.cfg.TickNanos + 1) * s.cfg.TickNanos
+			}
+		}
+		w := 0
+		if n > 1 {
+			w = int(FlowHash(f.LinkType, f.Data) % n)
+		}
+		b := s.cur[w]
+		if b != nil && (len(b.frames) == cap(b.frames) || len(b.buf)+len(f.Data) > cap(b.buf)) {
+			if !s.send(w) {
+				return
+			}
+			b = nil
+		}
+		if b == nil {
+			if b = s.get(w); b == nil {
+				return
+			}
+		}
+		start := len(b.buf)
+		if len(f.Data) > cap(b.buf) {
+			// A frame larger than a batch: give it its own buffer.
+			b.frames = append(b.frames, Frame{Data: append([]byte(nil), f.Data...), Timestamp: f.Timestamp, Length: f.Length, LinkType: f.LinkType})
+			continue
+		}
+		b.buf = append(b.buf, f.Data...)
+		b.frames = append(b.frames, Frame{Data: b.buf[start:len(b.buf):len(b.buf)], Timestamp: f.Timestamp, Length: f.Length, LinkType: f.LinkType})
+	}
+}
+
+// get takes a free batch for worker w, or returns nil when stopped.
+func (s *sharder) get(w int) *batch {
+	select {
+	case b := <-s.shards[w].free:
+		b.frames, b.buf, b.tick, b.err = b.frames[:0], b.buf[:0], 0, nil
+		s.cur[w] = b
+		return b
+	case <-s.stop:
+		return nil
+	}
+}
+
+// send hands worker w its current batch; false when stopped.
+func (s *sharder) send(w int) bool {
+	b := s.cur[w]
+	s.cur[w] = nil
+	select {
+	case s.shards[w].full <- b:
+		return true
+	case <-s.stop:
+		return false
+	}
+}
+
+// tick flushes every worker's batch and then tells each the time.
+func (s *sharder) tick(ts int64) {
+	for w := range s.shards {
+		if s.cur[w] != nil && !s.send(w) {
+			return
+		}
+		b := s.get(w)
+		if b == nil {
+			return
+		}
+		b.tick = ts
+		if !s.send(w) {
+			return
+		}
+	}
+}
+
+func (s *sharder) finish(err error) {
+	for w := range s.shards {
+		b := s.cur[w]
+		if b == nil {
+			if b = s.get(w); b == nil {
+				return
+			}
+		}
+		b.err = err
+		if !s.send(w) {
+			return
+		}
+	}
+}
+
+func (s *sharder) close() error {
+	var err error
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		err = s.src.Close()
+	})
+	return err
+}
+
+type shard struct {
+	parent *sharder
+	full   chan *batch
+	free   chan *batch
+	cur    *batch
+	i      int
+	err    error
+}
+
+// Read implements Source.
+func (sh *shard) Read(f *Frame) error {
+	for {
+		if sh.err != nil {
+			return sh.err
+		}
+		if b := sh.cur; b != nil {
+			if sh.i < len(b.frames) {
+				*f = b.frames[sh.i]
+				sh.i++
+				return nil
+			}
+			sh.cur = nil
+			if b.err != nil {
+				sh.err = b.err
+			}
+			tick, empty := b.tick, len(b.frames) == 0
+			sh.free <- b
+			if tick > 0 && empty {
+				f.Data, f.Timestamp, f.Length = nil, tick, 0
+				return ErrTimeout
+			}
+			continue
+		}
+		select {
+		case b := <-sh.full:
+			sh.cur, sh.i = b, 0
+		case <-sh.parent.stop:
+			sh.err = ErrClosed
+		}
+	}
+}
+
+// Close implements Source.
+func (sh *shard) Close() error {
+	err := sh.parent.close()
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// rawConfig is the YAML file as written. Pointer fields mean "unset"; Parse
+// fills defaults in one place.
+type rawConfig struct {
+	Capture *struct {
+		TCPPorts  []int   `yaml:"tcp_ports"`
+		UDPPorts  []int   `yaml:"udp_ports"`
+		Workers   *int    `yaml:"workers"`
+		Method    *string `yaml:"method"`
+		RingMiB   *int    `yaml:"ring_mib"`
+		SnapLen   *int    `yaml:"snaplen"`
+		Promisc   *bool   `yaml:"promiscuous"`
+		Interface *string `yaml:"interface"`
+	} `yaml:"capture"`
+	Detection *struct {
+		Interval *string `yaml:"interval"`
+	} `yaml:"detection"`
+}
+
+// Config is the validated configuration.
+type Config struct {
+	Capture struct {
+		TCPPorts, UDPPorts []uint16
+		Workers            int // 0 = one per CPU, at most 2 for files
+		Method             string
+		RingMiB            int
+		SnapLen            int
+		Promiscuous        bool
+		Interface          string
+	}
+	Detection struct {
+		Interval time.Duration
+	}
+}
+
+// defaultConfig is what an empty file means.
+func defaultConfig() Config {
+	var c Config
+	c.Capture.TCPPorts = []uint16{443}
+	c.Capture.UDPPorts = []uint16{443}
+	c.Capture.Method = "afpacket"
+	c.Capture.RingMiB = 64
+	c.Capture.SnapLen = 262144
+	c.Capture.Promiscuous = true
+	c.Detection.Interval = time.Second
+	return c
+}
+
+// loadConfig reads and validates path; an empty path gives the defaults.
+func loadConfig(path string) (Config, error) {
+	if path == "" {
+		return defaultConfig(), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return parseConfig(b)
+}
+
+// parseConfig decodes b strictly and reports every problem at once, each
+// with its YAML path.
+func parseConfig(b []byte) (Config, error) {
+	var raw rawConfig
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c := defaultConfig()
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{path}, args...)...))
+	}
+	ports := func(path string, in []int) []uint16 {
+		out := make([]uint16, 0, len(in))
+		for i, p := range in {
+			if p < 1 || p > 65535 {
+				bad(fmt.Sprintf("%s[%d]", path, i), "must be a port from 1 to 65535, got %d", p)
+				continue
+			}
+			out = append(out, uint16(p))
+		}
+		return out
+	}
+	if rc := raw.Capture; rc != nil {
+		if rc.TCPPorts != nil {
+			c.Capture.TCPPorts = ports("capture.tcp_ports", rc.TCPPorts)
+		}
+		if rc.UDPPorts != nil {
+			c.Capture.UDPPorts = ports("capture.udp_ports", rc.UDPPorts)
+		}
+		if rc.TCPPorts != nil && rc.UDPPorts != nil && len(rc.TCPPorts)+len(rc.UDPPorts) == 0 {
+			bad("capture", "tcp_ports and udp_ports are both empty: nothing to monitor")
+		}
+		if len(c.Capture.TCPPorts)+len(c.Capture.UDPPorts) > 64 {
+			bad("capture", "at most 64 monitored ports, got %d", len(c.Capture.TCPPorts)+len(c.Capture.UDPPorts))
+		}
+		if rc.Workers != nil {
+			if *rc.Workers < 0 || *rc.Workers > 256 {
+				bad("capture.workers", "must be 0 (one per CPU) to 256, got %d", *rc.Workers)
+			}
+			c.Capture.Workers = *rc.Workers
+		}
+		if rc.Method != nil {
+			switch *rc.Method {
+			case "afpacket", "libpcap":
+				c.Capture.Method = *rc.Method
+			default:
+				bad("capture.method", "must be afpacket or libpcap, got %q", *rc.Method)
+			}
+		}
+		if rc.RingMiB != nil {
+			if *rc.RingMiB < 1 || *rc.RingMiB > 4096 {
+				bad("capture.ring_mib", "must be 1 to 4096, got %d", *rc.RingMiB)
+			}
+			c.Capture.RingMiB = *rc.RingMiB
+		}
+		if rc.SnapLen != nil {
+			if *rc.SnapLen < 128 || *rc.SnapLen > 262144 {
+				bad("capture.snaplen", "must be 128 to 262144, got %d", *rc.SnapLen)
+			}
+			c.Capture.SnapLen = *rc.SnapLen
+		}
+		if rc.Promisc != nil {
+			c.Capture.Promiscuous = *rc.Promisc
+		}
+		if rc.Interface != nil {
+			c.Capture.Interface = *rc.Interface
+		}
+	}
+	if rd := raw.Detection; rd != nil {
+		if rd.Interval != nil {
+			d, err := time.ParseDuration(*rd.Interval)
+			switch {
+			case err != nil:
+				bad("detection.interval", "not a duration: %q", *rd.Interval)
+			case d < 100*time.Millisecond || d > time.Minute:
+				bad("detection.interval", "must be 100ms to 1m, got %s", d)
+			default:
+				c.Detection.Interval = d
+			}
+		}
+	}
+	return c, errors.Join(errs...)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect"
+)
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// startProgress prints a progress line for file replays twice a second and
+// returns a function that stops it and clears the line.
+func startProgress(mode string, file *capture.FileSource, eng *detect.Engine, w io.Writer) func() {
+	if file == nil || mode == "never" || (mode != "always" && !isTerminal(w)) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				read, total := file.Progress()
+				tot := eng.Totals()
+				el := time.Since(start).Seconds()
+				line := fmt.Sprintf("%s read, %d packets, %.0f packets/s", humanBytes(read), tot.Frames, float64(tot.Frames)/el)
+				if total > 0 && read > 0 {
+					frac := float64(read) / float64(total)
+					eta := time.Duration(el/frac*(1-frac)) * time.Second
+					line = fmt.Sprintf("%5.1f%% %s of %s, %d packets, %.0f packets/s, ETA %s", 100*frac, humanBytes(read), humanBytes(total), tot.Frames, float64(tot.Frames)/el, eta.Round(time.Second))
+				}
+				fmt.Fprintf(w, "\r\033[K%s", line)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// printSummary writes the end-of-run summary.
+func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool) {
+	t := eng.Totals()
+	ks := eng.SourceStats()
+	how := "finished"
+	if interrupted {
+		how = "interrupted"
+	}
+	fmt.Fprintf(w, "monitor443 %s after %s\n", how, el.Round(time.Millisecond))
+	fmt.Fprintf(w, "  frames read        %d (%.0f/s)\n", t.Frames, float64(t.Frames)/el.Seconds())
+	fmt.Fprintf(w, "  monitored packets  %d, %s (IP bytes)\n", t.Packets, humanBytes(int64(t.Bytes)))
+	fmt.Fprintf(w, "  other ports        %d\n", t.Decode[capture.ResultOtherPort])
+	fmt.Fprintf(w, "  decode failures    %d", t.DecodeFailures())
+	if n := t.DecodeFailures(); n > 0 {
+		sep := " ("
+		for _, r := range capture.AllResults {
+			if r.Failure() && t.Decode[r] > 0 {
+				fmt.Fprintf(w, "%s%s %d", sep, r, t.Decode[r])
+				sep = ", "
+			}
+		}
+		fmt.Fprint(w, ")")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  kernel drops       %d\n", ks.KernelDrops)
+}

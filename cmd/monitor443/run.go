@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type options struct {
+	files         stringList
+	iface         string
+	replaySpeed   float64
+	workers       int
+	configFile    string
+	configCheck   bool
+	listenAddress string
+	logLevel      string
+	logFormat     string
+	outputTLS     string
+	outputAlerts  string
+	progress      string
+	showVersion   bool
+}
+
+const usageHead = `monitor443: passive HTTPS (TCP/443) traffic anomaly monitor.
+
+It reads packets from a network interface (a tap or span port) or from
+pcap/pcapng files, follows TCP/443 flows and TLS handshakes, learns what is
+normal, and reports bandwidth spikes, request-rate bursts and SYN floods.
+
+Usage:
+  monitor443 [flags]                 capture live on the default-route interface
+  monitor443 -i IFACE [flags]        capture live on IFACE (needs CAP_NET_RAW)
+  monitor443 -r FILE [-r FILE] ...   replay capture files (pcap, pcapng, .gz; "-" = stdin)
+  monitor443 synth [flags] -o FILE   write a synthetic capture (see: monitor443 synth -help)
+
+Flags say how the process runs; what to capture, detect and alert on lives
+in the YAML file given with -config.file (see deploy/monitor443.example.yml).
+
+Flags:
+`
+
+func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("monitor443", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&o.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip-compressed; \"-\" for stdin); repeat to read several files in order as one capture")
+	fs.StringVar(&o.iface, "i", "", "capture live on `IFACE` (default: the interface of the default route, when no -r is given)")
+	fs.Float64Var(&o.replaySpeed, "replay.speed", 0, "replay files at `X` times their captured pace (1 = real time); 0 replays as fast as possible")
+	fs.IntVar(&o.workers, "workers", -1, "number of packet workers `N` (default: capture.workers from the config; 0 there means one per CPU live, 1 for files)")
+	fs.StringVar(&o.configFile, "config.file", "", "YAML configuration `FILE` (default: built-in defaults, monitoring TCP and UDP port 443)")
+	fs.BoolVar(&o.configCheck, "config.check", false, "validate the configuration, print the result and exit (status 2 when invalid)")
+	fs.StringVar(&o.listenAddress, "web.listen-address", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. :9443); empty disables the server")
+	fs.StringVar(&o.logLevel, "log.level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log.format", "text", "log `FORMAT`: text or json")
+	fs.StringVar(&o.outputTLS, "output.tls", "", "write one JSON object per TLS connection to `PATH` (\"-\" = stdout)")
+	fs.StringVar(&o.outputAlerts, "output.alerts", "", "write alert events (firing, resolved) as JSON Lines to `PATH` (\"-\" = stdout)")
+	fs.StringVar(&o.progress, "progress", "auto", "show replay progress on stderr: auto (when stderr is a terminal), always or never")
+	fs.BoolVar(&o.showVersion, "version", false, "print version and build information and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// run is the whole program; main only adds signals and the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "synth" {
+		return runSynth(ctx, args[1:], stdout, stderr)
+	}
+	var o options
+	fs := newFlagSet(&o, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "monitor443: unexpected argument %q (files are given with -r)\n", fs.Arg(0))
+		return 2
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
+	logger, err := newLogger(o.logLevel, o.logFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "monitor443: %v\n", err)
+		return 2
+	}
+	cfg, err := loadConfig(o.configFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "monitor443: invalid configuration %s:\n", o.configFile)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "  %s\n", line)
+		}
+		return 2
+	}
+	if o.configCheck {
+		fmt.Fprintf(stdout, "configuration %q is valid\n", o.configFile)
+		return 0
+	}
+	if len(o.files) > 0 && o.iface != "" {
+		fmt.Fprintln(stderr, "monitor443: -r and -i cannot be used together")
+		return 2
+	}
+	if o.replaySpeed < 0 {
+		fmt.Fprintln(stderr, "monitor443: -replay.speed must be >= 0")
+		return 2
+	}
+	workers := cfg.Capture.Workers
+	if o.workers >= 0 {
+		workers = o.workers
+	}
+	if err := serve(ctx, &o, &cfg, workers, logger, stdin, stdout, stderr); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "monitor443: %v\n", err)
+			return 2
+		}
+		logger.Error("monitor443 stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is an error the user can fix with other flags or a config.
+type usageError struct{ error }
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log.level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log.format: %q is not text or json", format)
+}
+
+// serve opens the sources, runs the engine and prints the summary.
+func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *slog.Logger, stdin io.Reader, stdout, stderr io.Writer) error {
+	start := time.Now()
+	var (
+		srcs []capture.Source
+		file *capture.FileSource
+	)
+	if len(o.files) > 0 {
+		fsrc, err := capture.OpenFiles(o.files, stdin)
+		if err != nil {
+			return usageError{err}
+		}
+		file = fsrc
+		if workers <= 0 {
+			workers = 1
+		}
+		var src capture.Source = fsrc
+		src = capture.Paced(src, o.replaySpeed)
+		if workers == 1 {
+			srcs = []capture.Source{src}
+		} else {
+			srcs = capture.Shard(src, capture.ShardConfig{Workers: workers, TickNanos: int64(cfg.Detection.Interval)})
+		}
+		logger.Info("replaying capture files", "files", len(o.files), "workers", workers)
+	} else {
+		iface := o.iface
+		if iface == "" {
+			iface = cfg.Capture.Interface
+		}
+		if iface == "" {
+			var err error
+			if iface, err = defaultRouteInterface(); err != nil {
+				return usageError{fmt.Errorf("no -i or -r given and %w", err)}
+			}
+		}
+		if workers <= 0 {
+			workers = runtime.NumCPU()
+		}
+		s, err := openLive(cfg, iface, workers)
+		if err != nil {
+			if errors.Is(err, capture.ErrPermission) {
+				return usageError{fmt.Errorf("%w\nLive capture needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode). Run as root, or grant the binary the capabilities once:\n  sudo setcap cap_net_raw,cap_net_admin=eip %s\nor read a capture file with -r FILE", err, executable())}
+			}
+			return usageError{err}
+		}
+		srcs = s
+		logger.Info("capturing live", "interface", iface, "method", cfg.Capture.Method, "workers", workers)
+	}
+	eng := detect.NewEngine(detect.Config{
+		Decoder:  capture.DecoderConfig{TCPPorts: cfg.Capture.TCPPorts, UDPPorts: cfg.Capture.UDPPorts},
+		Interval: cfg.Detection.Interval,
+	}, logger)
+	stopProgress := startProgress(o.progress, file, eng, stderr)
+	err := eng.Run(ctx, srcs)
+	stopProgress()
+	if file != nil {
+		for _, w := range file.Warnings() {
+			logger.Warn("capture file damaged; kept what was read", "err", w)
+		}
+	}
+	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil)
+	return err
+}
+
+func executable() string {
+	p, err := os.Executable()
+	if err != nil {
+		return "monitor443"
+	}
+	return p
+}

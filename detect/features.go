@@ -1,0 +1,42 @@
+package detect
+
+// Features are one interval's traffic figures for one scope. Rates are
+// per interval; the engine divides by the interval length where it needs
+// per-second values.
+type Features struct {
+	// Start is the interval's start in packet time (Unix ns).
+	Start int64
+	// Packets and bytes client→server (In) and server→client (Out).
+	PacketsIn, PacketsOut uint64
+	BytesIn, BytesOut     uint64
+	// TCP handshake and teardown counts.
+	SYN, SYNACK, RST, FIN uint64
+	// NewConns counts new flows; Handshakes counts completed 3-way
+	// handshakes; ClientHellos counts parsed TLS ClientHellos.
+	NewConns, Handshakes, ClientHellos uint64
+	// HalfOpen is the number of half-open flows at the interval's end.
+	HalfOpen uint64
+}
+
+// Add adds o's counts to f (HalfOpen adds too: workers own disjoint
+// flows).
+func (f *Features) Add(o *Features) {
+	f.PacketsIn += o.PacketsIn
+	f.PacketsOut += o.PacketsOut
+	f.BytesIn += o.BytesIn
+	f.BytesOut += o.BytesOut
+	f.SYN += o.SYN
+	f.SYNACK += o.SYNACK
+	f.RST += o.RST
+	f.FIN += o.FIN
+	f.NewConns += o.NewConns
+	f.Handshakes += o.Handshakes
+	f.ClientHellos += o.ClientHellos
+	f.HalfOpen += o.HalfOpen
+}
+
+// Bytes returns the bytes in both directions.
+func (f *Features) Bytes() uint64 { return f.BytesIn + f.BytesOut }
+
+// Packets returns the packets in both directions.
+func (f *Features) Packets() uint64 { return f.PacketsIn + f.PacketsOut }
