@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/google/gopacket"
@@ -216,6 +217,11 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Result {
 	}
 	if err != nil {
 		if parser.Truncated {
+			if haveIP && len(d.decoded) > 0 {
+				if r, ok := d.partialTransport(f, p, ipOff, ipEnd); ok {
+					return r
+				}
+			}
 			return ResultTruncated
 		}
 		return ResultMalformed
@@ -264,6 +270,62 @@ func (d *Decoder) Decode(f *Frame, p *Packet) Result {
 		return ResultOtherPort
 	}
 	return ResultOK
+}
+
+// partialTransport salvages a packet whose transport header the snaplen
+// cut short: the ports, flags and lengths usually survive, and the byte
+// counts come from the IP header anyway.
+func (d *Decoder) partialTransport(f *Frame, p *Packet, ipOff, ipEnd int) (Result, bool) {
+	var (
+		proto layers.IPProtocol
+		tp    []byte
+	)
+	switch d.decoded[len(d.decoded)-1] {
+	case layers.LayerTypeIPv4:
+		proto, tp = d.ip4.Protocol, d.ip4.Payload
+	case layers.LayerTypeIPv6:
+		proto, tp = d.ip6.NextHeader, d.ip6.Payload
+	case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
+		proto, tp = d.ext.NextHeader, d.ext.Payload
+	default:
+		return 0, false
+	}
+	off := offset(f.Data, tp)
+	var ports *Ports
+	switch {
+	case proto == layers.IPProtocolTCP && len(tp) >= 14:
+		p.Proto = ProtoTCP
+		p.Seq = binary.BigEndian.Uint32(tp[4:8])
+		p.Ack = binary.BigEndian.Uint32(tp[8:12])
+		p.Flags = TCPFlags(tp[13])
+		p.Window = 0
+		if len(tp) >= 16 {
+			p.Window = binary.BigEndian.Uint16(tp[14:16])
+		}
+		off += int(tp[12]>>4) * 4
+		ports = d.tcpPorts
+	case proto == layers.IPProtocolUDP && len(tp) >= 4:
+		p.Proto = ProtoUDP
+		p.Seq, p.Ack, p.Window, p.Flags = 0, 0, 0, 0
+		off += 8
+		ports = d.udpPorts
+	default:
+		return 0, false
+	}
+	if off > ipEnd {
+		return ResultMalformed, true
+	}
+	p.SrcPort = binary.BigEndian.Uint16(tp[0:2])
+	p.DstPort = binary.BigEndian.Uint16(tp[2:4])
+	p.Timestamp = f.Timestamp
+	p.WireLen = uint32(f.Length)
+	p.IPLen = uint32(ipEnd - ipOff)
+	p.PayloadLen = uint32(ipEnd - off)
+	p.Payload = nil
+	if !ports.Has(p.SrcPort) && !ports.Has(p.DstPort) {
+		return ResultOtherPort, true
+	}
+	return ResultOK, true
 }
 
 // offset returns where sub starts inside data; sub must be a subslice of

@@ -1,0 +1,673 @@
+package synth
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Packet is one generated Ethernet frame.
+type Packet struct {
+	// Timestamp is the frame's time in Unix nanoseconds.
+	Timestamp int64
+	// Data is the whole frame. It is owned by the Generator and valid only
+	// until the next call to [Generator.Next].
+	Data []byte
+}
+
+type server struct {
+	v4, v6   [16]byte
+	mac      [6]byte
+	vid      uint16
+	names    []string
+	cert     []byte
+	tls12    bool // no TLS 1.3
+	pq       bool // accepts X25519MLKEM768
+	v6capable bool
+}
+
+type client struct {
+	v4, v6 [16]byte
+	useV6  bool
+	stack  Stack
+	os     osKind
+	hops   uint8
+	port   uint16
+}
+
+type source struct {
+	kind     EventKind // 0 for benign arrivals
+	truth    int
+	start    int64
+	end      int64
+	rate     float64 // per second
+	lamMax   float64 // per nanosecond, for thinning
+	target   int
+	pool     int // first client index of the event's hosts
+	poolN    int
+	flows    int
+	spawned  int
+	complete float64
+	answer   float64
+	ramp     int64
+}
+
+type hent struct {
+	t  int64
+	id int32 // conn index, or -(source index)-1
+}
+
+// Generator produces synthetic TCP/443 traffic one frame at a time, in
+// timestamp order. It is not safe for concurrent use.
+type Generator struct {
+	cfg   Config
+	r     rng
+	start int64
+	end   int64
+	tzOff int64 // seconds east of UTC at Start
+
+	servers   []server
+	serverCDF []float64
+	clients   []client
+	nBenign   int
+	stackCDF  [numStacks]float64
+	pool      []byte
+
+	conns   []conn
+	free    []int32
+	active  int
+	heap    []hent
+	spawned []hent
+	srcs    []source
+	floodEP endpoint
+
+	buf      []byte
+	msg      []byte
+	msgKey   [3]uint32
+	msgValid bool
+
+	pkt   Packet
+	truth Truth
+}
+
+// NewGenerator validates cfg and returns a Generator for it. Setup draws
+// the servers (with their certificates), clients and event schedule.
+func NewGenerator(cfg Config) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("synth config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	g := &Generator{
+		cfg:   cfg,
+		r:     newRNG(cfg.Seed),
+		start: cfg.Start.UnixNano(),
+		buf:   make([]byte, 4096),
+		msg:   make([]byte, 0, 16384),
+		pool:  randPool,
+	}
+	g.end = g.start + int64(cfg.Duration)
+	_, off := cfg.Start.Zone()
+	g.tzOff = int64(off)
+	g.truth = Truth{Seed: cfg.Seed, Start: cfg.Start, End: cfg.Start.Add(cfg.Duration), Events: []TruthEvent{}}
+
+	total := 0.0
+	for s := range numStacks {
+		total += cfg.StackMix[s]
+		g.stackCDF[s] = total
+	}
+	for s := range numStacks {
+		g.stackCDF[s] /= total
+	}
+	if err := g.makeServers(); err != nil {
+		return nil, err
+	}
+	for range cfg.Clients {
+		g.clients = append(g.clients, g.newClient(g.pickStack()))
+	}
+	g.nBenign = len(g.clients)
+	if cfg.ConnRate > 0 {
+		lam := cfg.ConnRate
+		if cfg.Diurnal {
+			lam *= 1 + cfg.DiurnalAmplitude
+		}
+		g.addSource(source{kind: 0, start: g.start, end: g.end, rate: cfg.ConnRate, lamMax: lam / 1e9})
+	}
+	g.makeEvents()
+	return g, nil
+}
+
+// nameWords gives the synthetic server names some variety.
+var nameWords = []string{"shop", "news", "mail", "cloud", "video", "maps", "pay", "auth", "cdn", "api", "docs",
+	"chat", "games", "photos", "music", "travel", "bank", "health", "jobs", "learn"}
+
+var namePrefixes = []string{"www", "api", "static", "login", "img", "m", "app", "edge"}
+
+func (g *Generator) makeServers() error {
+	cfg := g.cfg
+	g.servers = make([]server, cfg.Servers)
+	names := make([][]string, cfg.Servers)
+	for i := range cfg.SNIs {
+		s := i % cfg.Servers
+		dom := nameWords[s%len(nameWords)] + "-" + strconv.Itoa(s) + ".example"
+		k := len(names[s])
+		if k == 0 {
+			names[s] = append(names[s], "www."+dom)
+		} else {
+			names[s] = append(names[s], namePrefixes[k%len(namePrefixes)]+strconv.Itoa(k/len(namePrefixes))+"."+dom)
+		}
+	}
+	w := 0.0
+	g.serverCDF = make([]float64, cfg.Servers)
+	for i := range g.servers {
+		s := &g.servers[i]
+		// Servers live in 198.18.0.0/15 (RFC 2544 benchmarking) and
+		// 2001:db8:443::/48 (RFC 3849 documentation).
+		s.v4[0], s.v4[1], s.v4[2], s.v4[3] = 198, 18+byte(i>>16&1), byte(i>>8), byte(i)
+		if s.v4[3] == 0 || s.v4[3] == 255 {
+			s.v4[3] ^= 1
+		}
+		s.v6 = [16]byte{0x20, 0x01, 0x0d, 0xb8, 0x04, 0x43, 0, 0, 0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}
+		s.mac = [6]byte{0x02, 0x42, 0xc6, 0x12, byte(i >> 8), byte(i)}
+		s.vid = uint16(100 + i%400)
+		s.names = names[i]
+		s.tls12 = g.r.chance(0.15)
+		s.pq = g.r.chance(0.7)
+		s.v6capable = i%5 != 4 || cfg.IPv6Fraction == 1
+		cert, err := makeCert(int64(1000+i), s.names, g.cfg.Start.Add(-30*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		s.cert = cert
+		w += 1 / math.Pow(float64(i+1), 0.9)
+		g.serverCDF[i] = w
+	}
+	for i := range g.serverCDF {
+		g.serverCDF[i] /= w
+	}
+	return nil
+}
+
+func (g *Generator) pickStack() Stack {
+	u := g.r.float()
+	for s := range numStacks {
+		if u < g.stackCDF[s] {
+			return s
+		}
+	}
+	return StackChrome
+}
+
+func (g *Generator) pickServer() int {
+	u := g.r.float()
+	return min(sort.SearchFloat64s(g.serverCDF, u), len(g.serverCDF)-1)
+}
+
+// randPublicV4 draws a unicast IPv4 address outside private, loopback,
+// multicast, documentation and benchmarking ranges.
+func (g *Generator) randPublicV4() [16]byte {
+	for {
+		v := g.r.u32()
+		a, b := byte(v>>24), byte(v>>16)
+		switch {
+		case a == 0 || a == 10 || a == 127 || a >= 224 || a == 100 && b >= 64 && b < 128,
+			a == 169 && b == 254, a == 172 && b >= 16 && b < 32, a == 192 && b == 168,
+			a == 198 && (b == 18 || b == 19), a == 192 && b == 0, byte(v) == 0 || byte(v) == 255:
+			continue
+		}
+		return [16]byte{a, b, byte(v >> 8), byte(v)}
+	}
+}
+
+func (g *Generator) newClient(st Stack) client {
+	c := client{stack: st, v4: g.randPublicV4()}
+	c.useV6 = g.r.chance(g.cfg.IPv6Fraction)
+	c.v6 = [16]byte{0x20, 0x01, 0x0d, 0xb8}
+	g.r.fill(c.v6[4:])
+	c.v6[4], c.v6[5] = 0xc1, byte(c.v6[5]&0x0f) // 2001:db8:c1xx::/40
+	oses := specs[st].os
+	c.os = oses[g.r.intn(len(oses))]
+	c.hops = uint8(4 + g.r.intn(20))
+	if c.os == osWindows {
+		c.port = uint16(49152 + g.r.intn(16384))
+	} else {
+		c.port = uint16(32768 + g.r.intn(28232))
+	}
+	return c
+}
+
+func (g *Generator) addSource(s source) {
+	if s.start >= g.end {
+		return
+	}
+	g.srcs = append(g.srcs, s)
+	g.push(hent{t: s.start, id: int32(-len(g.srcs))})
+}
+
+func (g *Generator) makeEvents() {
+	for _, e := range g.cfg.Events {
+		start := g.start + int64(e.Start)
+		dur := int64(e.Duration)
+		s := source{kind: e.Kind, start: start, end: start + dur, rate: e.Rate, target: e.Target,
+			complete: e.CompleteFraction, answer: e.AnswerFraction, flows: e.sources(), ramp: int64(e.Ramp)}
+		if e.Kind == FlashCrowd && s.ramp == 0 {
+			s.ramp = dur / 4
+		}
+		s.lamMax = e.Rate / 1e9
+		switch e.Kind {
+		case BotnetFlood:
+			s.pool, s.poolN = len(g.clients), e.sources()
+			for range s.poolN {
+				st := [...]Stack{StackCurl, StackGo, StackPython, StackLegacy12}[g.r.intn(4)]
+				g.clients = append(g.clients, g.newClient(st))
+			}
+		case FlashCrowd:
+			s.pool, s.poolN = len(g.clients), e.sources()
+			for range s.poolN {
+				g.clients = append(g.clients, g.newClient(g.pickStack()))
+			}
+		case RequestBurst:
+			s.pool, s.poolN = len(g.clients), 1
+			g.clients = append(g.clients, g.newClient(StackGo))
+		case BandwidthSpike, NightlyBackup:
+			s.pool, s.poolN = len(g.clients), 1
+			c := g.newClient(StackCurl)
+			c.useV6 = false
+			g.clients = append(g.clients, c)
+		}
+		s.truth = len(g.truth.Events)
+		for k := 0; ; k++ {
+			t0 := start + int64(k)*int64(24*time.Hour)
+			if t0 >= g.end {
+				break
+			}
+			te := TruthEvent{Kind: e.Kind, Start: time.Unix(0, t0).In(g.cfg.Start.Location()),
+				End: time.Unix(0, min(t0+dur, g.end)).In(g.cfg.Start.Location()), Rate: e.Rate,
+				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood, Sources: e.sources()}
+			if e.Target >= 0 {
+				srv := &g.servers[e.Target]
+				te.Target = netip.AddrPortFrom(netip.AddrFrom4([4]byte(srv.v4[:4])), 443)
+				te.TargetName = srv.names[0]
+			}
+			if e.Kind == SYNFlood {
+				te.Sources = 0
+			}
+			g.truth.Events = append(g.truth.Events, te)
+			if e.Kind != NightlyBackup {
+				break
+			}
+		}
+		if s.truth < len(g.truth.Events) {
+			g.addSource(s)
+		}
+	}
+	sort.SliceStable(g.truth.Events, func(i, j int) bool { return g.truth.Events[i].Start.Before(g.truth.Events[j].Start) })
+	// Sources refer to truth entries by index: re-resolve after sorting.
+	for i := range g.srcs {
+		s := &g.srcs[i]
+		if s.kind == 0 {
+			continue
+		}
+		for j, te := range g.truth.Events {
+			if te.Kind == s.kind && te.Start.UnixNano() == s.start && int64(te.Rate) == int64(s.rate) {
+				s.truth = j
+				break
+			}
+		}
+	}
+}
+
+// Truth returns the ground truth so far; after [Generator.Next] has
+// returned false it is complete.
+func (g *Generator) Truth() Truth {
+	t := g.truth
+	t.Events = append([]TruthEvent(nil), g.truth.Events...)
+	return t
+}
+
+// Next returns the next frame in timestamp order, or false when the
+// configured duration is over.
+func (g *Generator) Next() (Packet, bool) {
+	for len(g.heap) > 0 {
+		e := g.heap[0]
+		if e.t >= g.end {
+			g.heap = g.heap[:0]
+			break
+		}
+		var next int64
+		var emitted bool
+		if e.id < 0 {
+			next, emitted = g.fire(int(-e.id-1), e.t)
+		} else {
+			next, emitted = g.step(e.id, e.t)
+		}
+		if next < 0 {
+			g.popRoot()
+		} else {
+			g.heap[0].t = next
+			g.down(0)
+		}
+		for _, h := range g.spawned {
+			g.push(h)
+		}
+		g.spawned = g.spawned[:0]
+		if emitted {
+			n := uint64(len(g.pkt.Data))
+			g.truth.Packets++
+			g.truth.Bytes += n
+			return g.pkt, true
+		}
+	}
+	return Packet{}, false
+}
+
+// Heap of (time, id), smallest first; ties go to the smaller id so the
+// order never depends on anything but the Config.
+
+func (a hent) less(b hent) bool { return a.t < b.t || a.t == b.t && a.id < b.id }
+
+func (g *Generator) push(h hent) {
+	g.heap = append(g.heap, h)
+	i := len(g.heap) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !g.heap[i].less(g.heap[p]) {
+			break
+		}
+		g.heap[i], g.heap[p] = g.heap[p], g.heap[i]
+		i = p
+	}
+}
+
+func (g *Generator) popRoot() {
+	n := len(g.heap) - 1
+	g.heap[0] = g.heap[n]
+	g.heap = g.heap[:n]
+	if n > 0 {
+		g.down(0)
+	}
+}
+
+func (g *Generator) down(i int) {
+	h := g.heap
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && h[r].less(h[l]) {
+			m = r
+		}
+		if !h[m].less(h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// benignRate returns the benign arrival rate at t, per nanosecond.
+func (g *Generator) benignRate(t int64) float64 {
+	r := g.cfg.ConnRate
+	if g.cfg.Diurnal {
+		sec := (t/1e9 + g.tzOff) % 86400
+		if sec < 0 {
+			sec += 86400
+		}
+		h := float64(sec)/3600 + float64(t%1e9)/3.6e12
+		r *= 1 + g.cfg.DiurnalAmplitude*math.Cos(2*math.Pi*(h-g.cfg.PeakHour)/24)
+	}
+	return r / 1e9
+}
+
+func (g *Generator) expGap(perNs float64) int64 { return int64(g.r.exp()/perNs) + 1 }
+
+// fire runs one step of an arrival source at time t.
+func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
+	s := &g.srcs[si]
+	switch s.kind {
+	case 0:
+		if g.r.float()*s.lamMax < g.benignRate(t) {
+			c := &g.clients[g.r.intn(g.nBenign)]
+			g.spawn(t, c, g.pickServer(), modeNormal, -1)
+		}
+		next = t + g.expGap(s.lamMax)
+	case SYNFlood:
+		g.floodSYN(s, t)
+		emitted = true
+		next = t + g.expGap(s.lamMax)
+	case BotnetFlood:
+		c := &g.clients[s.pool+g.r.intn(s.poolN)]
+		m := modeHalfOpen
+		if g.r.chance(s.complete) {
+			m = modeNormal
+		}
+		if ci := g.spawn(t, c, s.target, m, s.truth); ci >= 0 && m == modeNormal {
+			cc := &g.conns[ci]
+			cc.exchanges = 1
+			if g.r.chance(0.5) {
+				cc.close = closeRST
+			}
+		}
+		next = t + g.expGap(s.lamMax)
+	case RequestBurst:
+		srv := s.target
+		if srv < 0 {
+			srv = g.pickServer()
+		}
+		if ci := g.spawn(t, &g.clients[s.pool], srv, modeNormal, s.truth); ci >= 0 {
+			g.conns[ci].exchanges = 1
+		}
+		next = t + g.expGap(s.lamMax)
+	case FlashCrowd:
+		u := t - s.start
+		lam := s.lamMax
+		if u < s.ramp {
+			lam *= float64(u) / float64(s.ramp)
+		} else if d := s.end - t; d < s.ramp {
+			lam *= float64(d) / float64(s.ramp)
+		}
+		if g.r.float()*s.lamMax < lam {
+			g.spawn(t, &g.clients[s.pool+g.r.intn(s.poolN)], s.target, modeNormal, s.truth)
+		}
+		next = t + g.expGap(s.lamMax)
+	case BandwidthSpike, NightlyBackup:
+		m := modeBulkDown
+		if s.kind == NightlyBackup {
+			m = modeBulkUp
+		}
+		if ci := g.spawn(t, &g.clients[s.pool], s.target, m, s.truth); ci >= 0 {
+			c := &g.conns[ci]
+			c.bulkEnd = s.end
+			c.bw = s.rate / float64(s.flows) / 1e9
+			c.rtt = int64(2*time.Millisecond) + int64(g.r.intn(int(8*time.Millisecond)))
+		}
+		s.spawned++
+		next = t + int64(time.Millisecond)
+		if s.spawned == s.flows {
+			if s.kind != NightlyBackup {
+				return -1, false
+			}
+			s.spawned = 0
+			s.start += int64(24 * time.Hour)
+			s.end += int64(24 * time.Hour)
+			s.truth++
+			next = s.start
+			if next >= g.end || s.truth >= len(g.truth.Events) {
+				return -1, false
+			}
+		}
+		return next, false
+	}
+	if next >= s.end {
+		return -1, emitted
+	}
+	return next, emitted
+}
+
+// floodSYN writes one spoofed SYN toward the source's target and may
+// spawn the victim's SYN-ACK.
+func (g *Generator) floodSYN(s *source, t int64) {
+	srv := &g.servers[s.target]
+	ep := &g.floodEP
+	*ep = endpoint{cAddr: g.randPublicV4(), sAddr: srv.v4, sPort: 443, sMAC: srv.mac}
+	v := g.r.u64()
+	ep.cPort = uint16(1024 + v%64512)
+	ep.cTTL = uint8(32 + (v>>16)%200)
+	ep.cIPID = uint16(v >> 24)
+	ep.sTTL = 64
+	seg := segment{fromClient: true, flags: tcpSYN, seq: uint32(v >> 32), win: uint16(512 + (v>>40)%65000)}
+	if v&(1<<62) != 0 {
+		seg.opt, seg.mss = optMSS, 1460
+	}
+	g.pkt = Packet{Timestamp: t, Data: writeFrame(g.buf, ep, &seg)}
+	g.truth.Events[s.truth].Packets++
+	g.truth.Events[s.truth].Bytes += uint64(len(g.pkt.Data))
+	if g.r.chance(s.answer) && g.active < g.cfg.MaxConns {
+		ci := g.alloc()
+		c := &g.conns[ci]
+		c.ep = *ep
+		c.ep.sIPID = uint16(g.r.u32())
+		c.ev = int32(s.truth)
+		c.mode = modeSynAck
+		c.phase = phSYNACK
+		c.t0 = t
+		c.cISN = seg.seq
+		c.cNxt = seg.seq + 1
+		c.sISN = g.r.u32()
+		c.mss = 1460
+		c.sWin = 65160
+		c.next = t + 20_000 + int64(g.r.intn(200_000))
+		g.spawned = append(g.spawned, hent{t: c.next, id: ci})
+	}
+}
+
+func (g *Generator) alloc() int32 {
+	g.active++
+	if n := len(g.free); n > 0 {
+		ci := g.free[n-1]
+		g.free = g.free[:n-1]
+		gen := g.conns[ci].gen
+		g.conns[ci] = conn{gen: gen + 1}
+		return ci
+	}
+	g.conns = append(g.conns, conn{})
+	return int32(len(g.conns) - 1)
+}
+
+func (g *Generator) release(ci int32) {
+	g.active--
+	g.conns[ci].sni = ""
+	g.free = append(g.free, ci)
+}
+
+// spawn starts a connection from cl to server si at time t and returns its
+// index, or -1 when MaxConns connections are in flight.
+func (g *Generator) spawn(t int64, cl *client, si int, m mode, ev int) int32 {
+	if g.active >= g.cfg.MaxConns {
+		g.truth.DroppedConns++
+		return -1
+	}
+	g.truth.Connections++
+	ci := g.alloc()
+	c := &g.conns[ci]
+	srv := &g.servers[si]
+	r := &g.r
+	c.ev = int32(ev)
+	c.mode = m
+	c.server = int32(si)
+	c.stack, c.os = cl.stack, cl.os
+	c.ts = cl.os != osWindows
+	c.t0, c.next = t, t
+
+	ep := &c.ep
+	ep.v6 = cl.useV6 && srv.v6capable
+	if ep.v6 {
+		ep.cAddr, ep.sAddr = cl.v6, srv.v6
+		ep.flowLabel = r.u32() & 0xfffff
+		c.mss = 1440
+	} else {
+		ep.cAddr, ep.sAddr = cl.v4, srv.v4
+		c.mss = 1460
+	}
+	c.segMax = int(c.mss)
+	if c.ts {
+		c.segMax -= 12
+	}
+	ep.sMAC = srv.mac
+	if r.chance(g.cfg.VLANFraction) {
+		ep.vlan, ep.vidInner = vlanDot1Q, srv.vid
+		if r.chance(g.cfg.QinQFraction) {
+			ep.vlan, ep.vidOuter = vlanQinQ, 2000+srv.vid%8
+		}
+	}
+	ep.cPort, ep.sPort = cl.port, 443
+	if cl.port++; cl.port == 0 {
+		cl.port = 49152
+	}
+	init := uint8(64)
+	if cl.os == osWindows {
+		init = 128
+	}
+	ep.cTTL, ep.sTTL = init-cl.hops, 64
+	ep.cIPID, ep.sIPID = uint16(r.u32()), uint16(r.u32())
+
+	c.cISN, c.sISN = r.u32(), r.u32()
+	c.cNxt, c.sNxt = c.cISN, c.sISN
+	c.tsBase = [2]uint32{r.u32(), r.u32()}
+	switch cl.os {
+	case osWindows:
+		c.cWin = 1026
+	case osMac:
+		c.cWin = 2058
+	default:
+		c.cWin = 502 + uint16(r.intn(1500))
+	}
+	c.sWin = 501
+	c.rtt = int64(r.lognormal(40e6, 0.7, 2e6, 600e6))
+	c.srvDelay = 20_000 + int64(r.intn(200_000))
+	c.bw = r.lognormal(3e6, 1.0, 1e5, 1.25e8) / 1e9
+	c.exchanges = 1
+	for c.exchanges < 60 && r.chance(0.72) {
+		c.exchanges++
+	}
+	switch u := r.float(); {
+	case u < 0.78:
+		c.close = closeClientFIN
+	case u < 0.92:
+		c.close = closeServerFIN
+	default:
+		c.close = closeRST
+	}
+
+	names := srv.names
+	c.sni = names[r.intn(len(names))]
+	c.helloSeed, c.flightSeed = r.u64(), r.u64()
+	c.tls13 = c.stack.offersTLS13() && !srv.tls12
+	c.ver = 0x0303
+	if c.stack == StackLegacy10 {
+		c.ver = 0x0301
+	}
+	c.mlkem = c.tls13 && c.stack.offersMLKEM() && srv.pq
+	c.h2 = c.stack.offersH2()
+	c.ems = c.stack != StackLegacy10
+	if c.tls13 {
+		c.cipher = 0x1301
+		if u := r.float(); u > 0.9 {
+			c.cipher = 0x1303
+		} else if u > 0.8 {
+			c.cipher = 0x1302
+		}
+	} else if c.stack == StackLegacy10 {
+		c.cipher = 0xc009
+	} else {
+		c.cipher = 0xc02b
+	}
+	c.encLen = int(r.lognormal(3500, 0.3, 1500, 9000))
+	g.spawned = append(g.spawned, hent{t: t, id: ci})
+	return ci
+}
