@@ -28,12 +28,12 @@ type FileSource struct {
 	stdin io.Reader
 	next  int
 
-	closer  io.Closer
-	pcap    *pcapgo.Reader
-	ng      *pcapgo.NgReader
-	link    LinkType
+	closer io.Closer
+	pcap   *pcapgo.Reader
+	ng     *pcapgo.NgReader
+	link   LinkType
 
-	total    int64 // sum of file sizes, or -1 when unknown (stdin, pipes)
+	total    int64        // sum of file sizes, or -1 when unknown (stdin, pipes)
 	read     atomic.Int64 // bytes read from the files, before decompression
 	warnings []error
 }

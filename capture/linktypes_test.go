@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/gopacket/layers"
-	)
+)
 
 var update = flag.Bool("update", false, "rewrite testdata captures and their tshark expectations (needs tshark)")
 

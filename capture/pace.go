@@ -13,10 +13,10 @@ func Paced(src Source, speed float64) Source {
 }
 
 type paced struct {
-	src    Source
-	speed  float64
-	first  int64     // packet time of the first frame
-	wall0  time.Time // wall time when the first frame came out
+	src   Source
+	speed float64
+	first int64     // packet time of the first frame
+	wall0 time.Time // wall time when the first frame came out
 }
 
 func (p *paced) Read(f *Frame) error {
