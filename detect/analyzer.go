@@ -1,6 +1,11 @@
 package detect
 
-import "github.com/monitor443/monitor443/capture"
+import (
+	"sync"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect/flow"
+)
 
 // snapshot is one worker's closed interval. It holds values only, so it
 // does not alias the worker's live state.
@@ -12,23 +17,42 @@ type snapshot struct {
 	watermark int64
 }
 
-// analyzer turns packets into per-interval features. One per worker.
+// hygieneEvent is one hygiene finding sent from a worker to the engine.
+type hygieneEvent struct {
+	kind string
+	hit  hygieneHit
+}
+
+// analyzer turns packets into flows, TLS records and per-interval
+// features. One per worker; not safe for concurrent use.
 type analyzer struct {
 	worker   int
 	interval int64
-	ports    *capture.Ports
 	out      chan<- snapshot
-	drops    *Counters
+	hyg      chan<- hygieneEvent
+	lossless bool
+	c        *Counters
+
+	table *flow.Table
+	tls   *tlsAnalyzer
 
 	start int64 // current interval start; 0 before the first packet
 	cur   Features
+
+	statsMu sync.Mutex
+	stats   flow.Stats // published copy of table.Stats, per interval
 }
 
 // observe accounts one decoded packet on a monitored port.
 func (a *analyzer) observe(p *capture.Packet) {
 	a.tick(p.Timestamp)
 	f := &a.cur
-	toServer := a.ports.Has(p.DstPort)
+	fl, ev := a.table.Observe(p)
+	toServer := true
+	if fl != nil {
+		cl := fl.Client()
+		toServer = p.Src == cl.Addr() && p.SrcPort == cl.Port()
+	}
 	if toServer {
 		f.PacketsIn++
 		f.BytesIn += uint64(p.IPLen)
@@ -51,6 +75,18 @@ func (a *analyzer) observe(p *capture.Packet) {
 	if p.Flags.Has(capture.FlagFIN) {
 		f.FIN++
 	}
+	if ev&flow.EventNewFlow != 0 && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN {
+		f.NewConns++
+	}
+	if ev.Has(flow.EventHandshakeComplete) {
+		f.Handshakes++
+	}
+	if ev.Has(flow.EventRetransmit) {
+		f.Retransmits++
+	}
+	if fl != nil && ev&(flow.EventClientDataReady|flow.EventServerDataReady) != 0 {
+		a.tls.observe(fl, ev, p, f)
+	}
 }
 
 // tick closes the current interval when ts has moved past it.
@@ -66,6 +102,7 @@ func (a *analyzer) tick(ts int64) {
 		return
 	}
 	next := ts - ts%a.interval
+	a.table.Expire(next)
 	a.emit(next)
 	a.start = next
 	a.cur = Features{Start: next}
@@ -73,16 +110,46 @@ func (a *analyzer) tick(ts int64) {
 
 // emit sends the current interval with the given watermark.
 func (a *analyzer) emit(watermark int64) {
+	st := a.table.Stats()
+	a.cur.HalfOpen = st.HalfOpen
+	a.statsMu.Lock()
+	a.stats = st
+	a.statsMu.Unlock()
 	a.out <- snapshot{worker: a.worker, f: a.cur, watermark: watermark}
 }
 
-// finish sends the last, partial interval and says no more will come.
+// hygiene forwards a finding to the engine without blocking capture:
+// when the queue is full the finding is dropped and counted, except in
+// lossless (replay) mode.
+func (a *analyzer) hygiene(kind string, hit hygieneHit) {
+	ev := hygieneEvent{kind: kind, hit: hit}
+	if a.lossless {
+		a.hyg <- ev
+		return
+	}
+	select {
+	case a.hyg <- ev:
+	default:
+		a.c.EventsDropped.Add(1)
+	}
+}
+
+// finish flushes the flow table (emitting the last TLS records), sends the
+// last, partial interval and says no more will come.
 func (a *analyzer) finish() {
+	a.table.Flush()
 	if a.start != 0 {
 		a.emit(maxTime)
 		return
 	}
 	a.out <- snapshot{worker: a.worker, f: Features{}, watermark: maxTime}
+}
+
+// flowStats returns the table statistics published at the last interval.
+func (a *analyzer) flowStats() flow.Stats {
+	a.statsMu.Lock()
+	defer a.statsMu.Unlock()
+	return a.stats
 }
 
 const maxTime = int64(^uint64(0) >> 1)

@@ -14,6 +14,8 @@ type Features struct {
 	// NewConns counts new flows; Handshakes counts completed 3-way
 	// handshakes; ClientHellos counts parsed TLS ClientHellos.
 	NewConns, Handshakes, ClientHellos uint64
+	// Retransmits counts retransmitted TCP segments.
+	Retransmits uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
 	HalfOpen uint64
 }
@@ -32,6 +34,7 @@ func (f *Features) Add(o *Features) {
 	f.NewConns += o.NewConns
 	f.Handshakes += o.Handshakes
 	f.ClientHellos += o.ClientHellos
+	f.Retransmits += o.Retransmits
 	f.HalfOpen += o.HalfOpen
 }
 

@@ -15,6 +15,11 @@ type Counters struct {
 	Packets atomic.Uint64 // TCP/UDP packets on monitored ports
 	Bytes   atomic.Uint64 // IP bytes of those packets
 	Decode  [capture.NumResults]atomic.Uint64
+	// EventsDropped counts TLS records and hygiene findings dropped
+	// because the queue to the engine was full.
+	EventsDropped atomic.Uint64
+	// TLS holds the TLS handshake counters.
+	TLS TLSCounters
 	// LastPacket is the packet time (Unix ns) of the newest frame seen.
 	LastPacket atomic.Int64
 }

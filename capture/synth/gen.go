@@ -19,13 +19,13 @@ type Packet struct {
 }
 
 type server struct {
-	v4, v6   [16]byte
-	mac      [6]byte
-	vid      uint16
-	names    []string
-	cert     []byte
-	tls12    bool // no TLS 1.3
-	pq       bool // accepts X25519MLKEM768
+	v4, v6    [16]byte
+	mac       [6]byte
+	vid       uint16
+	names     []string
+	cert      []byte
+	tls12     bool // no TLS 1.3
+	pq        bool // accepts X25519MLKEM768
 	v6capable bool
 }
 
@@ -301,20 +301,6 @@ func (g *Generator) makeEvents() {
 		}
 		if s.truth < len(g.truth.Events) {
 			g.addSource(s)
-		}
-	}
-	sort.SliceStable(g.truth.Events, func(i, j int) bool { return g.truth.Events[i].Start.Before(g.truth.Events[j].Start) })
-	// Sources refer to truth entries by index: re-resolve after sorting.
-	for i := range g.srcs {
-		s := &g.srcs[i]
-		if s.kind == 0 {
-			continue
-		}
-		for j, te := range g.truth.Events {
-			if te.Kind == s.kind && te.Start.UnixNano() == s.start && int64(te.Rate) == int64(s.rate) {
-				s.truth = j
-				break
-			}
 		}
 	}
 }

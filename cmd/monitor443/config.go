@@ -24,8 +24,23 @@ type rawConfig struct {
 		Promisc   *bool   `yaml:"promiscuous"`
 		Interface *string `yaml:"interface"`
 	} `yaml:"capture"`
+	Flows *struct {
+		MaxFlows        *int    `yaml:"max_flows"`
+		MaxHalfOpen     *int    `yaml:"max_half_open"`
+		IdleTimeout     *string `yaml:"idle_timeout"`
+		HalfOpenTimeout *string `yaml:"half_open_timeout"`
+		ClosedTimeout   *string `yaml:"closed_timeout"`
+		MaxReassembly   *int    `yaml:"max_reassembly"`
+	} `yaml:"flows"`
+	TLS *struct {
+		MaxHelloBytes  *int    `yaml:"max_hello_bytes"`
+		MaxServerBytes *int    `yaml:"max_server_bytes"`
+		Hygiene        *bool   `yaml:"hygiene"`
+		BlocklistFile  *string `yaml:"blocklist_file"`
+	} `yaml:"tls"`
 	Detection *struct {
-		Interval *string `yaml:"interval"`
+		Interval     *string `yaml:"interval"`
+		ResolveAfter *string `yaml:"resolve_after"`
 	} `yaml:"detection"`
 }
 
@@ -40,8 +55,19 @@ type Config struct {
 		Promiscuous        bool
 		Interface          string
 	}
+	Flows struct {
+		MaxFlows, MaxHalfOpen                         int
+		IdleTimeout, HalfOpenTimeout, ClosedTimeout time.Duration
+		MaxReassembly                                 int
+	}
+	TLS struct {
+		MaxHelloBytes, MaxServerBytes int
+		Hygiene                       bool
+		BlocklistFile                 string
+	}
 	Detection struct {
-		Interval time.Duration
+		Interval     time.Duration
+		ResolveAfter time.Duration
 	}
 }
 
@@ -54,7 +80,17 @@ func defaultConfig() Config {
 	c.Capture.RingMiB = 64
 	c.Capture.SnapLen = 262144
 	c.Capture.Promiscuous = true
+	c.Flows.MaxFlows = 262144
+	c.Flows.MaxHalfOpen = 65536
+	c.Flows.IdleTimeout = 5 * time.Minute
+	c.Flows.HalfOpenTimeout = 30 * time.Second
+	c.Flows.ClosedTimeout = 10 * time.Second
+	c.Flows.MaxReassembly = 2048
+	c.TLS.MaxHelloBytes = 16 << 10
+	c.TLS.MaxServerBytes = 16 << 10
+	c.TLS.Hygiene = true
 	c.Detection.Interval = time.Second
+	c.Detection.ResolveAfter = 5 * time.Minute
 	return c
 }
 
@@ -141,7 +177,53 @@ func parseConfig(b []byte) (Config, error) {
 			c.Capture.Interface = *rc.Interface
 		}
 	}
+	intRange := func(path string, v *int, lo, hi int, dst *int) {
+		if v == nil {
+			return
+		}
+		if *v < lo || *v > hi {
+			bad(path, "must be %d to %d, got %d", lo, hi, *v)
+			return
+		}
+		*dst = *v
+	}
+	dur := func(path string, v *string, lo, hi time.Duration, dst *time.Duration) {
+		if v == nil {
+			return
+		}
+		d, err := time.ParseDuration(*v)
+		switch {
+		case err != nil:
+			bad(path, "not a duration (like 30s or 5m): %q", *v)
+		case d < lo || d > hi:
+			bad(path, "must be %s to %s, got %s", lo, hi, d)
+		default:
+			*dst = d
+		}
+	}
+	if rf := raw.Flows; rf != nil {
+		intRange("flows.max_flows", rf.MaxFlows, 1024, 1<<26, &c.Flows.MaxFlows)
+		intRange("flows.max_half_open", rf.MaxHalfOpen, 256, 1<<24, &c.Flows.MaxHalfOpen)
+		dur("flows.idle_timeout", rf.IdleTimeout, time.Second, 24*time.Hour, &c.Flows.IdleTimeout)
+		dur("flows.half_open_timeout", rf.HalfOpenTimeout, time.Second, time.Hour, &c.Flows.HalfOpenTimeout)
+		dur("flows.closed_timeout", rf.ClosedTimeout, time.Second, time.Hour, &c.Flows.ClosedTimeout)
+		intRange("flows.max_reassembly", rf.MaxReassembly, 16, 1<<20, &c.Flows.MaxReassembly)
+	}
+	if rt := raw.TLS; rt != nil {
+		intRange("tls.max_hello_bytes", rt.MaxHelloBytes, 1024, 1<<20, &c.TLS.MaxHelloBytes)
+		intRange("tls.max_server_bytes", rt.MaxServerBytes, 1024, 1<<20, &c.TLS.MaxServerBytes)
+		if rt.Hygiene != nil {
+			c.TLS.Hygiene = *rt.Hygiene
+		}
+		if rt.BlocklistFile != nil {
+			c.TLS.BlocklistFile = *rt.BlocklistFile
+			if _, err := os.Stat(*rt.BlocklistFile); err != nil {
+				bad("tls.blocklist_file", "%v", err)
+			}
+		}
+	}
 	if rd := raw.Detection; rd != nil {
+		dur("detection.resolve_after", rd.ResolveAfter, time.Second, 24*time.Hour, &c.Detection.ResolveAfter)
 		if rd.Interval != nil {
 			d, err := time.ParseDuration(*rd.Interval)
 			switch {

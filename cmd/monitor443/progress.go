@@ -71,8 +71,9 @@ func humanBytes(n int64) string {
 }
 
 // printSummary writes the end-of-run summary.
-func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool) {
+func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool, alerts uint64) {
 	t := eng.Totals()
+	fs := eng.FlowStats()
 	ks := eng.SourceStats()
 	how := "finished"
 	if interrupted {
@@ -94,5 +95,19 @@ func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted
 		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
+	var hellos, handshakes uint64
+	for _, c := range eng.Counters() {
+		for i := range c.TLS.ClientHellos {
+			hellos += c.TLS.ClientHellos[i].Load()
+		}
+		for i := range c.TLS.Handshakes {
+			for j := range c.TLS.Handshakes[i] {
+				handshakes += c.TLS.Handshakes[i][j].Load()
+			}
+		}
+	}
+	fmt.Fprintf(w, "  flows              %d (evicted %d)\n", fs.Created, fs.Evictions())
+	fmt.Fprintf(w, "  TLS ClientHellos   %d, server answers %d\n", hellos, handshakes)
+	fmt.Fprintf(w, "  alerts             %d\n", alerts)
 	fmt.Fprintf(w, "  kernel drops       %d\n", ks.KernelDrops)
 }

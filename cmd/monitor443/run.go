@@ -10,10 +10,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect"
+	"github.com/monitor443/monitor443/detect/flow"
 )
 
 // stringList is a repeatable string flag.
@@ -207,19 +209,71 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		srcs = s
 		logger.Info("capturing live", "interface", iface, "method", cfg.Capture.Method, "workers", workers)
 	}
-	eng := detect.NewEngine(detect.Config{
+	outs := map[string]*jsonLines{}
+	tlsOut, err := openJSONLines(o.outputTLS, stdout, outs)
+	if err != nil {
+		return usageError{err}
+	}
+	alertOut, err := openJSONLines(o.outputAlerts, stdout, outs)
+	if err != nil {
+		return usageError{err}
+	}
+	var block detect.Blocklist
+	if cfg.TLS.BlocklistFile != "" {
+		f, err := os.Open(cfg.TLS.BlocklistFile)
+		if err != nil {
+			return usageError{fmt.Errorf("tls.blocklist_file: %w", err)}
+		}
+		block, err = detect.ParseBlocklist(f, cfg.TLS.BlocklistFile)
+		f.Close()
+		if err != nil {
+			return usageError{err}
+		}
+	}
+	var tlsRecords, alerts atomic.Uint64
+	ecfg := detect.Config{
 		Decoder:  capture.DecoderConfig{TCPPorts: cfg.Capture.TCPPorts, UDPPorts: cfg.Capture.UDPPorts},
 		Interval: cfg.Detection.Interval,
-	}, logger)
+		Flow: flow.TableConfig{
+			MaxFlows: cfg.Flows.MaxFlows, MaxHalfOpen: cfg.Flows.MaxHalfOpen,
+			IdleTimeout: cfg.Flows.IdleTimeout, HalfOpenTimeout: cfg.Flows.HalfOpenTimeout, ClosedTimeout: cfg.Flows.ClosedTimeout,
+			ClientStreamCap: cfg.TLS.MaxHelloBytes, ServerStreamCap: cfg.TLS.MaxServerBytes, MaxReassembly: cfg.Flows.MaxReassembly,
+		},
+		Blocklist:    block,
+		Hygiene:      cfg.TLS.Hygiene,
+		ResolveAfter: cfg.Detection.ResolveAfter,
+		Lossless:     file != nil,
+		OnAnomaly: func(a detect.Anomaly) {
+			if a.State == detect.StateFiring {
+				alerts.Add(1)
+			}
+			if alertOut != nil {
+				alertOut.Write(a)
+			}
+			logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
+		},
+	}
+	if tlsOut != nil {
+		ecfg.OnTLS = func(r *detect.TLSRecord) {
+			tlsRecords.Add(1)
+			tlsOut.Write(r)
+		}
+	}
+	eng := detect.NewEngine(ecfg, logger)
 	stopProgress := startProgress(o.progress, file, eng, stderr)
-	err := eng.Run(ctx, srcs)
+	err = eng.Run(ctx, srcs)
 	stopProgress()
+	for _, j := range outs {
+		if cerr := j.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
 	if file != nil {
 		for _, w := range file.Warnings() {
 			logger.Warn("capture file damaged; kept what was read", "err", w)
 		}
 	}
-	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil)
+	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load())
 	return err
 }
 

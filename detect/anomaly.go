@@ -1,0 +1,81 @@
+package detect
+
+import "time"
+
+// Severity ranks an anomaly.
+type Severity uint8
+
+// Severities, lowest first.
+const (
+	SeverityInfo Severity = iota
+	SeverityWarning
+	SeverityCritical
+)
+
+// AllSeverities lists every Severity for label values.
+var AllSeverities = [...]Severity{SeverityInfo, SeverityWarning, SeverityCritical}
+
+// String returns "info", "warning" or "critical".
+func (s Severity) String() string {
+	switch s {
+	case SeverityWarning:
+		return "warning"
+	case SeverityCritical:
+		return "critical"
+	}
+	return "info"
+}
+
+// Anomaly kinds. The statistical detectors use their detector IDs; the
+// hygiene checks of TLS handshakes use the others.
+const (
+	KindSYNFlood       = "syn_flood"
+	KindBandwidthSpike = "bandwidth_spike"
+	KindRequestBurst   = "request_burst"
+	KindDeprecatedTLS  = "deprecated_tls"
+	KindWeakCipher     = "weak_cipher"
+	KindBadCertificate = "bad_certificate"
+	KindNonTLS         = "non_tls"
+	KindBlocklisted    = "blocklisted_fingerprint"
+)
+
+// AllKinds lists every anomaly kind, for label values.
+var AllKinds = [...]string{KindSYNFlood, KindBandwidthSpike, KindRequestBurst, KindDeprecatedTLS,
+	KindWeakCipher, KindBadCertificate, KindNonTLS, KindBlocklisted}
+
+// State is an anomaly's lifecycle state.
+type State string
+
+// Anomaly states.
+const (
+	StateFiring   State = "firing"
+	StateResolved State = "resolved"
+)
+
+// Contributor is one of the top contributors to an anomaly.
+type Contributor struct {
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+}
+
+// Anomaly is one incident's firing or resolved event, as written to
+// --output.alerts and adapted into an alert by cmd.
+type Anomaly struct {
+	ID       string        `json:"id"`
+	Kind     string        `json:"kind"`
+	State    State         `json:"state"`
+	Scope    string        `json:"scope"`
+	Target   string        `json:"target"`
+	Start    time.Time     `json:"start"`
+	End      *time.Time    `json:"end,omitempty"`
+	Value    float64       `json:"value"`
+	Baseline float64       `json:"baseline"`
+	Lower    float64       `json:"lower"`
+	Upper    float64       `json:"upper"`
+	Score    float64       `json:"score"`
+	Severity string        `json:"severity"`
+	Unit     string        `json:"unit,omitempty"`
+	Top      []Contributor `json:"top"`
+	Summary  string        `json:"summary"`
+	Detail   string        `json:"detail,omitempty"`
+}

@@ -1,0 +1,409 @@
+package detect
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/monitor443/monitor443/detect/tlshello"
+)
+
+// Flow.User layout: the low 32 bits hold a tlsConn pool index + 1, the
+// high bits flags.
+const (
+	userSniffed  uint64 = 1 << 32 // the client stream's protocol is known
+	userTLSDone  uint64 = 1 << 33 // TLS analysis finished for this flow
+	userNonTLS   uint64 = 1 << 34 // not TLS: counted by kind
+	userIdxMask  uint64 = 1<<32 - 1
+	maxHelloMsgs        = 2 // ClientHellos counted per connection (HelloRetryRequest)
+)
+
+// tlsConn is the analysis state of one TLS handshake in progress.
+type tlsConn struct {
+	cr, sr      tlshello.Reader
+	hellos      int
+	segments    int
+	helloTS     int64
+	serverSeen  bool
+	retry       bool
+	certWanted  bool
+	version     uint16 // negotiated
+	rec         *TLSRecord
+	lastClient  int // client stream length at the last segment count
+	blocklisted bool
+}
+
+// TLSCounters are one worker's TLS counters, read at scrape time.
+type TLSCounters struct {
+	ClientHellos [numVersionLabels]atomicU64
+	Handshakes   [numVersionLabels][numClassLabels]atomicU64
+	ALPN         [numALPN]atomicU64
+	ECH          atomicU64
+	Alerts       [2]atomicU64 // warning, fatal
+	NonTLS       [numKindLabels]atomicU64
+	ParseErrors  atomicU64
+	PoolFull     atomicU64
+	RecordsLost  atomicU64
+}
+
+// tlsAnalyzer parses handshakes from reassembled flow streams. One per
+// worker.
+type tlsAnalyzer struct {
+	pool    []tlsConn
+	free    []uint32
+	buf     []byte
+	ch      tlshello.ClientHello
+	sh      tlshello.ServerHello
+	scratch []byte
+	c       *TLSCounters
+	emit    func(*TLSRecord) // nil: no records are built
+	hygiene func(kind string, rec hygieneHit)
+	block   Blocklist
+}
+
+type hygieneHit struct {
+	target, detail string
+	ts             int64
+	severity       Severity
+}
+
+func newTLSAnalyzer(maxConns int, c *TLSCounters, emit func(*TLSRecord), hyg func(string, hygieneHit), block Blocklist) *tlsAnalyzer {
+	a := &tlsAnalyzer{
+		pool: make([]tlsConn, maxConns), free: make([]uint32, maxConns),
+		buf: make([]byte, 64<<10), scratch: make([]byte, 0, 8<<10),
+		c: c, emit: emit, hygiene: hyg, block: block,
+	}
+	for i := range a.free {
+		a.free[i] = uint32(maxConns - 1 - i)
+	}
+	return a
+}
+
+// observe runs after Table.Observe for TCP packets with new stream bytes.
+func (a *tlsAnalyzer) observe(f *flow.Flow, ev flow.Events, p *capture.Packet, feat *Features) {
+	if f.User&(userTLSDone|userNonTLS) != 0 {
+		return
+	}
+	if f.User&userSniffed == 0 {
+		if !ev.Has(flow.EventClientDataReady) {
+			return
+		}
+		cs := f.ClientStream()
+		k := tlshello.Sniff(cs)
+		switch k {
+		case tlshello.KindNeedMore:
+			if len(cs) < tlshello.SniffLen {
+				return
+			}
+			k = tlshello.KindUnknown
+		case tlshello.KindTLS, tlshello.KindSSLv2:
+			if len(a.free) == 0 {
+				a.c.PoolFull.Add(1)
+				a.finish(f, nil)
+				return
+			}
+			idx := a.free[len(a.free)-1]
+			a.free = a.free[:len(a.free)-1]
+			c := &a.pool[idx]
+			*c = tlsConn{cr: tlshello.Reader{MaxMessage: 16 << 10}, sr: tlshello.Reader{MaxMessage: 64 << 10}}
+			f.User |= userSniffed | uint64(idx+1)
+			if k == tlshello.KindSSLv2 {
+				a.sslv2(f, c, p, feat)
+				return
+			}
+		}
+		if f.User&userSniffed == 0 {
+			f.User |= userSniffed | userNonTLS
+			a.c.NonTLS[kindLabel(k)].Add(1)
+			if a.hygiene != nil {
+				a.hygiene(KindNonTLS, hygieneHit{target: f.Server().String(), detail: k.String(), ts: p.Timestamp, severity: SeverityWarning})
+			}
+			f.StopReassembly(flow.ClientToServer)
+			f.StopReassembly(flow.ServerToClient)
+			return
+		}
+	}
+	c := a.conn(f)
+	if c == nil {
+		return
+	}
+	if ev.Has(flow.EventClientDataReady) && c.hellos < maxHelloMsgs {
+		a.client(f, c, p, feat)
+	}
+	if ev.Has(flow.EventServerDataReady) && c.hellos > 0 {
+		a.server(f, c, p)
+	}
+}
+
+func (a *tlsAnalyzer) conn(f *flow.Flow) *tlsConn {
+	i := f.User & userIdxMask
+	if i == 0 {
+		return nil
+	}
+	return &a.pool[i-1]
+}
+
+func (a *tlsAnalyzer) client(f *flow.Flow, c *tlsConn, p *capture.Packet, feat *Features) {
+	cs := f.ClientStream()
+	if c.hellos == 0 && len(cs) > c.lastClient {
+		c.segments++
+		c.lastClient = len(cs)
+	}
+	for c.hellos < maxHelloMsgs {
+		m, _, err := c.cr.Next(cs, a.buf)
+		if errors.Is(err, tlshello.ErrNeedMore) {
+			return
+		}
+		if err != nil {
+			a.c.ParseErrors.Add(1)
+			a.finish(f, c)
+			return
+		}
+		if m.HandshakeType() != 1 { // ClientHello
+			if m.Content == tlshello.ContentChangeCipherSpec || m.Content == tlshello.ContentHandshake {
+				continue
+			}
+			continue
+		}
+		c.hellos++
+		if c.hellos > 1 {
+			continue // counted; the first hello is the fingerprint
+		}
+		if err := a.ch.Parse(m.Data); err != nil {
+			a.c.ParseErrors.Add(1)
+			a.finish(f, c)
+			return
+		}
+		c.helloTS = p.Timestamp
+		a.countHello(&a.ch)
+		feat.ClientHellos++
+		if a.emit != nil || a.block.Len() > 0 {
+			a.buildRecord(f, c, p, &a.ch, tlshello.TransportTCP)
+		}
+	}
+}
+
+func (a *tlsAnalyzer) sslv2(f *flow.Flow, c *tlsConn, p *capture.Packet, feat *Features) {
+	body, _, err := tlshello.NextSSLv2Hello(f.ClientStream())
+	if errors.Is(err, tlshello.ErrNeedMore) {
+		return
+	}
+	if err != nil || a.ch.ParseSSLv2(body) != nil {
+		a.c.ParseErrors.Add(1)
+		a.finish(f, c)
+		return
+	}
+	c.hellos, c.segments, c.helloTS = 1, 1, p.Timestamp
+	a.countHello(&a.ch)
+	feat.ClientHellos++
+	if a.emit != nil || a.block.Len() > 0 {
+		a.buildRecord(f, c, p, &a.ch, tlshello.TransportTCP)
+	}
+	// The server's SSLv2 answer is not parsed; the record ends here.
+	a.finish(f, c)
+}
+
+func (a *tlsAnalyzer) countHello(h *tlshello.ClientHello) {
+	a.c.ClientHellos[versionLabel(h.MaxVersion())].Add(1)
+	a.c.ALPN[alpnLabel(h)].Add(1)
+	if h.ECH {
+		a.c.ECH.Add(1)
+	}
+}
+
+func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
+	ss := f.ServerStream()
+	for {
+		m, _, err := c.sr.Next(ss, a.buf)
+		if errors.Is(err, tlshello.ErrNeedMore) {
+			return
+		}
+		if err != nil {
+			a.finish(f, c)
+			return
+		}
+		switch {
+		case m.Content == tlshello.ContentAlert:
+			al, err := tlshello.ParseAlert(m.Data)
+			if err == nil {
+				lvl := 0
+				if al.Level == tlshello.AlertFatal {
+					lvl = 1
+				}
+				a.c.Alerts[lvl].Add(1)
+				if c.rec != nil {
+					c.rec.Alert = al.String()
+				}
+			}
+			a.finish(f, c)
+			return
+		case m.HandshakeType() == 2: // ServerHello
+			if err := a.sh.Parse(m.Data); err != nil {
+				a.finish(f, c)
+				return
+			}
+			if a.sh.HelloRetryRequest {
+				c.retry = true
+				if c.rec != nil {
+					c.rec.HelloRetry = true
+				}
+				continue
+			}
+			c.serverSeen = true
+			c.version = a.sh.Version()
+			v, cl := tlshello.VersionOf(c.version), tlshello.ClassOf(a.sh.CipherSuite)
+			a.c.Handshakes[versionLabel(c.version)][classLabel(cl)].Add(1)
+			if r := c.rec; r != nil {
+				r.ServerVersion = v.String()
+				r.Cipher = "0x" + strconv.FormatUint(uint64(a.sh.CipherSuite), 16)
+				r.CipherClass = cl.String()
+				r.ALPNSelected = string(a.sh.ALPN)
+				r.JA3SFull = string(tlshello.AppendJA3S(a.scratch[:0], &a.sh))
+				r.JA3S = string(tlshello.AppendJA3SHash(a.scratch[:0], &a.sh))
+				r.Established = true
+			}
+			if a.hygiene != nil {
+				target := f.Server().String()
+				if v.Deprecated() {
+					a.hygiene(KindDeprecatedTLS, hygieneHit{target: target, detail: v.String(), ts: p.Timestamp, severity: SeverityWarning})
+				}
+				if cl.Weak() {
+					a.hygiene(KindWeakCipher, hygieneHit{target: target, detail: cl.String(), ts: p.Timestamp, severity: SeverityWarning})
+				}
+			}
+			if c.version >= 0x0304 || c.version == 0x7f00|c.version&0xff {
+				a.finish(f, c) // TLS 1.3: the rest is encrypted
+				return
+			}
+			c.certWanted = true
+		case m.HandshakeType() == 11 && c.certWanted: // Certificate
+			c.certWanted = false
+			if c.rec != nil || a.hygiene != nil {
+				a.certificate(f, c, m.Data, p.Timestamp)
+			}
+		case m.HandshakeType() == 14, m.Encrypted, m.Content == tlshello.ContentApplicationData, m.Content == tlshello.ContentChangeCipherSpec:
+			a.finish(f, c) // ServerHelloDone or encrypted: nothing more in clear
+			return
+		}
+	}
+}
+
+func (a *tlsAnalyzer) certificate(f *flow.Flow, c *tlsConn, msg []byte, ts int64) {
+	ci, err := tlshello.ParseCertificate(msg)
+	if err != nil {
+		return
+	}
+	now := time.Unix(0, ts)
+	expired := now.After(ci.NotAfter) || now.Before(ci.NotBefore)
+	if c.rec != nil {
+		cr := &CertRecord{Subject: ci.Subject, Issuer: ci.Issuer, NotBefore: ci.NotBefore.UTC(), NotAfter: ci.NotAfter.UTC(),
+			SelfSigned: ci.SelfSigned, Expired: expired, ChainLen: ci.ChainLen}
+		cr.SANs = append(cr.SANs, ci.DNSNames...)
+		for _, ip := range ci.IPAddresses {
+			cr.SANs = append(cr.SANs, ip.String())
+		}
+		c.rec.Cert = cr
+	}
+	if a.hygiene != nil {
+		target := f.Server().String()
+		if expired {
+			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "expired " + ci.NotAfter.UTC().Format(time.RFC3339), ts: ts, severity: SeverityWarning})
+		}
+		if ci.SelfSigned {
+			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "self-signed " + ci.Subject, ts: ts, severity: SeverityInfo})
+		}
+	}
+}
+
+// buildRecord fills c.rec from the first ClientHello. It allocates; it runs
+// once per connection and only when records are wanted.
+func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h *tlshello.ClientHello, transport byte) {
+	cl, sv := f.Client(), f.Server()
+	r := &TLSRecord{
+		TS: time.Unix(0, p.Timestamp).UTC(), SrcIP: cl.Addr().String(), SrcPort: cl.Port(),
+		DstIP: sv.Addr().String(), DstPort: sv.Port(), Transport: "tcp",
+		SNI: string(h.SNI), Version: tlshello.VersionOf(h.MaxVersion()).String(),
+		LegacyVersion: fmt.Sprintf("0x%04x", h.LegacyVersion),
+		Ciphers:       append([]uint16{}, h.CipherSuites...), Extensions: append([]uint16{}, h.Extensions...),
+		Groups: append([]uint16(nil), h.SupportedGroups...), SigAlgs: append([]uint16(nil), h.SignatureAlgorithms...),
+		KeyShares: append([]uint16(nil), h.KeyShareGroups...),
+		GREASE:    h.GREASE, ECH: h.ECH, SSLv2: h.SSLv2,
+	}
+	for _, pf := range h.PointFormats {
+		r.PointFormats = append(r.PointFormats, uint16(pf))
+	}
+	for _, n := range h.ALPN {
+		if isPrintable(n) {
+			r.ALPN = append(r.ALPN, string(n))
+		} else {
+			r.ALPN = append(r.ALPN, "0x"+hex.EncodeToString(n))
+		}
+	}
+	for _, v := range h.SupportedVersions {
+		r.Versions = append(r.Versions, fmt.Sprintf("0x%04x", v))
+	}
+	r.JA3Full = string(tlshello.AppendJA3(a.scratch[:0], h))
+	r.JA3 = string(tlshello.AppendJA3Hash(a.scratch[:0], h))
+	r.JA4 = string(tlshello.AppendJA4(a.scratch[:0], h, transport))
+	r.JA4R = string(tlshello.AppendJA4R(a.scratch[:0], h, transport))
+	if labels := a.block.Match(r.JA3, r.JA4); len(labels) > 0 {
+		r.Blocklisted = labels
+		if a.hygiene != nil {
+			a.hygiene(KindBlocklisted, hygieneHit{target: r.SrcIP, detail: labels[0] + " (" + r.JA4 + ")", ts: p.Timestamp, severity: SeverityCritical})
+		}
+	}
+	c.rec = r
+}
+
+func isPrintable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// finish ends the TLS analysis of f: emits its record, releases the
+// reassembly buffers and the pool slot.
+func (a *tlsAnalyzer) finish(f *flow.Flow, c *tlsConn) {
+	f.User |= userTLSDone
+	f.StopReassembly(flow.ClientToServer)
+	f.StopReassembly(flow.ServerToClient)
+	if c == nil {
+		return
+	}
+	a.release(f, c, "handshake")
+}
+
+// flowEnded is called from the table's OnEnd for every flow that leaves.
+func (a *tlsAnalyzer) flowEnded(f *flow.Flow, r flow.EndReason) {
+	if c := a.conn(f); c != nil && f.User&userTLSDone == 0 {
+		a.release(f, c, r.String())
+	}
+}
+
+func (a *tlsAnalyzer) release(f *flow.Flow, c *tlsConn, end string) {
+	if r := c.rec; r != nil && a.emit != nil {
+		r.HelloSegments = c.segments
+		r.HelloCount = c.hellos
+		r.End = end
+		if syn, ok := f.SynRTT(); ok {
+			r.RTT = &RTTRecord{SynMS: float64(syn) / 1e6}
+			if ack, ok := f.AckRTT(); ok {
+				r.RTT.AckMS = float64(ack) / 1e6
+			}
+		}
+		r.Bytes = [2]uint64{f.Bytes(flow.ClientToServer), f.Bytes(flow.ServerToClient)}
+		r.Packets = [2]uint64{f.Packets(flow.ClientToServer), f.Packets(flow.ServerToClient)}
+		a.emit(r)
+	}
+	idx := uint32(f.User&userIdxMask) - 1
+	f.User &^= userIdxMask
+	*c = tlsConn{}
+	a.free = append(a.free, idx)
+}
