@@ -165,11 +165,10 @@ func (g *Generator) makeServers() error {
 		s := &g.servers[i]
 		// Servers live in 198.18.0.0/15 (RFC 2544 benchmarking) and
 		// 2001:db8:443::/48 (RFC 3849 documentation).
-		s.v4[0], s.v4[1], s.v4[2], s.v4[3] = 198, 18+byte(i>>16&1), byte(i>>8), byte(i)
-		if s.v4[3] == 0 || s.v4[3] == 255 {
-			s.v4[3] ^= 1
-		}
-		s.v6 = [16]byte{0x20, 0x01, 0x0d, 0xb8, 0x04, 0x43, 0, 0, 0, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}
+		// Host numbers skip .0 and .255 in every /24.
+		n := (i/254)<<8 | (i%254 + 1)
+		s.v4[0], s.v4[1], s.v4[2], s.v4[3] = 198, 18+byte(n>>16), byte(n>>8), byte(n)
+		s.v6 = [16]byte{0x20, 0x01, 0x0d, 0xb8, 0x04, 0x43, 0, 0, 0, 0, 0, 0, 0, 0, byte(n >> 8), byte(n)}
 		s.mac = [6]byte{0x02, 0x42, 0xc6, 0x12, byte(i >> 8), byte(i)}
 		s.vid = uint16(100 + i%400)
 		s.names = names[i]

@@ -299,3 +299,23 @@ func TestParseNames(t *testing.T) {
 		t.Error("ParseStack accepted an unknown name")
 	}
 }
+
+func TestServerAddressesDistinct(t *testing.T) {
+	t.Parallel()
+	g, err := NewGenerator(Config{Duration: time.Second, Servers: 600, SNIs: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[[16]byte]int{}
+	for i, s := range g.servers {
+		for _, a := range [][16]byte{s.v4, s.v6} {
+			if j, dup := seen[a]; dup {
+				t.Fatalf("servers %d and %d share address % x", j, i, a)
+			}
+			seen[a] = i
+		}
+		if s.v4[3] == 0 || s.v4[3] == 255 || s.v4[0] != 198 || s.v4[1] != 18 {
+			t.Errorf("server %d: address %v", i, s.v4[:4])
+		}
+	}
+}
