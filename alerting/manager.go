@@ -431,3 +431,14 @@ func (m *Manager) remove(rt *route, seq uint64) {
 		rt.logger.Error("remove spool entry", "seq", seq, "err", err)
 	}
 }
+
+// Pending returns the number of notifications waiting in the sinks' queues
+// (delivered ones are removed). A caller that is about to exit can wait for
+// it to reach zero, within a deadline.
+func (m *Manager) Pending() int {
+	n := 0
+	for _, rt := range m.routes {
+		n += rt.spool.Len()
+	}
+	return n
+}

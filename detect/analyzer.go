@@ -61,6 +61,12 @@ func (a *analyzer) observe(p *capture.Packet) {
 		f.BytesOut += uint64(p.IPLen)
 	}
 	if p.Proto != capture.ProtoTCP {
+		dir := 1
+		if toServer {
+			dir = 0
+		}
+		f.UDPPackets[dir]++
+		f.UDPBytes[dir] += uint64(p.IPLen)
 		return
 	}
 	switch fl := p.Flags; {

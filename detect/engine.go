@@ -60,6 +60,7 @@ type Engine struct {
 	mu        sync.Mutex
 	stats     []capture.StatsSource
 	last      Features
+	total     Features // sum of all released intervals
 	running   atomic.Bool
 	incidents *incidents
 }
@@ -255,6 +256,7 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 			delete(pending, s)
 			e.mu.Lock()
 			e.last = *f
+			e.total.Add(f)
 			e.mu.Unlock()
 			if e.cfg.OnInterval != nil {
 				e.cfg.OnInterval(*f)
@@ -336,6 +338,23 @@ func (e *Engine) FlowStats() flow.Stats {
 		t.ReassemblyPoolExhausted += s.ReassemblyPoolExhausted
 	}
 	return t
+}
+
+// ProtoTotals returns running totals of the released intervals per
+// transport protocol: TCP holds every TCP counter, UDP only packets and
+// bytes. They trail live traffic by at most one interval.
+func (e *Engine) ProtoTotals() map[capture.Proto]Features {
+	e.mu.Lock()
+	t := e.total
+	e.mu.Unlock()
+	udp := Features{PacketsIn: t.UDPPackets[0], PacketsOut: t.UDPPackets[1], BytesIn: t.UDPBytes[0], BytesOut: t.UDPBytes[1]}
+	tcp := t
+	tcp.PacketsIn -= udp.PacketsIn
+	tcp.PacketsOut -= udp.PacketsOut
+	tcp.BytesIn -= udp.BytesIn
+	tcp.BytesOut -= udp.BytesOut
+	tcp.UDPPackets, tcp.UDPBytes = [2]uint64{}, [2]uint64{}
+	return map[capture.Proto]Features{capture.ProtoTCP: tcp, capture.ProtoUDP: udp}
 }
 
 // LastInterval returns the most recent closed global interval.

@@ -14,6 +14,9 @@ type Features struct {
 	// NewConns counts new flows; Handshakes counts completed 3-way
 	// handshakes; ClientHellos counts parsed TLS ClientHellos.
 	NewConns, Handshakes, ClientHellos uint64
+	// UDPPackets and UDPBytes are the UDP share of the packet and byte
+	// counts above, per direction (0 = in, 1 = out).
+	UDPPackets, UDPBytes [2]uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
@@ -34,6 +37,10 @@ func (f *Features) Add(o *Features) {
 	f.NewConns += o.NewConns
 	f.Handshakes += o.Handshakes
 	f.ClientHellos += o.ClientHellos
+	for i := range 2 {
+		f.UDPPackets[i] += o.UDPPackets[i]
+		f.UDPBytes[i] += o.UDPBytes[i]
+	}
 	f.Retransmits += o.Retransmits
 	f.HalfOpen += o.HalfOpen
 }

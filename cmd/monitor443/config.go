@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/monitor443/monitor443/alerting"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -42,6 +43,7 @@ type rawConfig struct {
 		Interval     *string `yaml:"interval"`
 		ResolveAfter *string `yaml:"resolve_after"`
 	} `yaml:"detection"`
+	Alerting *alerting.RawConfig `yaml:"alerting"`
 }
 
 // Config is the validated configuration.
@@ -56,9 +58,9 @@ type Config struct {
 		Interface          string
 	}
 	Flows struct {
-		MaxFlows, MaxHalfOpen                         int
+		MaxFlows, MaxHalfOpen                       int
 		IdleTimeout, HalfOpenTimeout, ClosedTimeout time.Duration
-		MaxReassembly                                 int
+		MaxReassembly                               int
 	}
 	TLS struct {
 		MaxHelloBytes, MaxServerBytes int
@@ -69,6 +71,8 @@ type Config struct {
 		Interval     time.Duration
 		ResolveAfter time.Duration
 	}
+	// Alerting is nil when no sink is configured.
+	Alerting *alerting.Config
 }
 
 // defaultConfig is what an empty file means.
@@ -234,6 +238,14 @@ func parseConfig(b []byte) (Config, error) {
 			default:
 				c.Detection.Interval = d
 			}
+		}
+	}
+	if raw.Alerting != nil {
+		ac, err := alerting.ParseConfig(*raw.Alerting)
+		if err != nil {
+			errs = append(errs, err)
+		} else if len(ac.Sinks) > 0 {
+			c.Alerting = &ac
 		}
 	}
 	return c, errors.Join(errs...)

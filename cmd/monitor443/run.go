@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/monitor443/monitor443/alerting"
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect"
 	"github.com/monitor443/monitor443/detect/flow"
@@ -32,6 +33,9 @@ type options struct {
 	configFile    string
 	configCheck   bool
 	listenAddress string
+	webConfig     string
+	linger        time.Duration
+	drainTimeout  time.Duration
 	logLevel      string
 	logFormat     string
 	outputTLS     string
@@ -67,7 +71,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.workers, "workers", -1, "number of packet workers `N` (default: capture.workers from the config; 0 there means one per CPU live, 1 for files)")
 	fs.StringVar(&o.configFile, "config.file", "", "YAML configuration `FILE` (default: built-in defaults, monitoring TCP and UDP port 443)")
 	fs.BoolVar(&o.configCheck, "config.check", false, "validate the configuration, print the result and exit (status 2 when invalid)")
-	fs.StringVar(&o.listenAddress, "web.listen-address", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. :9443); empty disables the server")
+	fs.StringVar(&o.listenAddress, "web.listen-address", "", "serve /metrics, /healthz, /readyz and /api/v1/{alerts,status} on `ADDR` (default :9443 when capturing live; replays serve only when this is set; \"off\" disables)")
+	fs.StringVar(&o.webConfig, "web.config.file", "", "exporter-toolkit web configuration `FILE` for TLS and basic auth on the web server")
+	fs.DurationVar(&o.linger, "web.linger", 0, "after a replay ends, keep serving /metrics for `DURATION` so Prometheus can scrape the final values")
+	fs.DurationVar(&o.drainTimeout, "alerting.drain-timeout", 30*time.Second, "on exit, wait up to `DURATION` for queued notifications to be delivered (the rest stay in the spool)")
 	fs.StringVar(&o.logLevel, "log.level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log.format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&o.outputTLS, "output.tls", "", "write one JSON object per TLS connection to `PATH` (\"-\" = stdout)")
@@ -231,6 +238,16 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		}
 	}
 	var tlsRecords, alerts atomic.Uint64
+	book := newAlertBook()
+	var mgr *alerting.Manager
+	reg := newRegistry()
+	if cfg.Alerting != nil {
+		m, err := alerting.NewManager(*cfg.Alerting, alerting.Deps{}, logger.With("component", "alerting"), reg)
+		if err != nil {
+			return usageError{fmt.Errorf("alerting: %w", err)}
+		}
+		mgr = m
+	}
 	ecfg := detect.Config{
 		Decoder:  capture.DecoderConfig{TCPPorts: cfg.Capture.TCPPorts, UDPPorts: cfg.Capture.UDPPorts},
 		Interval: cfg.Detection.Interval,
@@ -250,6 +267,12 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			if alertOut != nil {
 				alertOut.Write(a)
 			}
+			book.observe(a)
+			if mgr != nil {
+				if err := mgr.Observe(toAlert(a)); err != nil {
+					logger.Warn("alert not queued", "err", err, "kind", a.Kind)
+				}
+			}
 			logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
 		},
 	}
@@ -260,9 +283,68 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		}
 	}
 	eng := detect.NewEngine(ecfg, logger)
+	reg.MustRegister(newEngineCollector(eng), book)
+	addr := o.listenAddress
+	if addr == "" && file == nil {
+		addr = ":9443"
+	}
+	var ws *webServer
+	if addr != "" && addr != "off" {
+		source := "live"
+		if file != nil {
+			source = "files"
+		}
+		st := func() status {
+			t := eng.Totals()
+			fs := eng.FlowStats()
+			s := status{Version: versionString(), Started: start.UTC(), Source: source, Workers: len(srcs), Running: eng.Running(),
+				Frames: t.Frames, Packets: t.Packets, Bytes: t.Bytes, Flows: fs.Flows, HalfOpen: fs.HalfOpen,
+				Drops: eng.SourceStats().KernelDrops, Alerts: len(book.list())}
+			for _, c := range eng.Counters() {
+				if lp := c.LastPacket.Load(); lp > 0 && time.Unix(0, lp).After(s.LastPkt) {
+					s.LastPkt = time.Unix(0, lp).UTC()
+				}
+			}
+			if file != nil {
+				s.FileRead, s.FileTotal = file.Progress()
+			}
+			return s
+		}
+		var err error
+		if ws, err = startWeb(addr, o.webConfig, newMux(reg, eng, book, st), logger); err != nil {
+			return err
+		}
+	}
+	mgrCtx, mgrCancel := context.WithCancel(context.Background())
+	mgrDone := make(chan struct{})
+	if mgr != nil {
+		go func() {
+			defer close(mgrDone)
+			_ = mgr.Run(mgrCtx)
+		}()
+	} else {
+		close(mgrDone)
+	}
 	stopProgress := startProgress(o.progress, file, eng, stderr)
 	err = eng.Run(ctx, srcs)
 	stopProgress()
+	if mgr != nil {
+		drainAlerts(ctx, mgr, o.drainTimeout, logger)
+	}
+	mgrCancel()
+	<-mgrDone
+	if ws != nil {
+		if file != nil && o.linger > 0 && ctx.Err() == nil {
+			logger.Info("replay done; serving metrics until -web.linger ends", "linger", o.linger)
+			select {
+			case <-ctx.Done():
+			case <-time.After(o.linger):
+			}
+		}
+		if serr := ws.shutdown(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
 	for _, j := range outs {
 		if cerr := j.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -275,6 +357,18 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	}
 	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load())
 	return err
+}
+
+// drainAlerts waits until every queued notification is delivered, the
+// deadline passes, or ctx ends; what is left stays in the spool.
+func drainAlerts(ctx context.Context, m *alerting.Manager, timeout time.Duration, logger *slog.Logger) {
+	deadline := time.Now().Add(timeout)
+	for m.Pending() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := m.Pending(); n > 0 {
+		logger.Warn("notifications still queued at exit; they stay in the spool for the next start", "pending", n)
+	}
 }
 
 func executable() string {

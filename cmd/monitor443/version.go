@@ -12,7 +12,7 @@ var (
 	commit  = ""
 )
 
-func versionString() string {
+func revision() string {
 	rev := commit
 	if rev == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
@@ -26,5 +26,10 @@ func versionString() string {
 	if rev == "" {
 		rev = "unknown"
 	}
+	return rev
+}
+
+func versionString() string {
+	rev := revision()
 	return fmt.Sprintf("monitor443 %s (commit %s, %s, %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

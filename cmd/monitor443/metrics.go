@@ -1,0 +1,228 @@
+package main
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect"
+	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metric names. docs/metrics.md lists each with its labels and worst-case
+// series count; the end-to-end test checks that every name used by the
+// dashboards and rules exists.
+const (
+	metricFrames          = "monitor443_capture_frames_total"
+	metricPackets         = "monitor443_capture_packets_total"
+	metricBytes           = "monitor443_capture_bytes_total"
+	metricOtherPort       = "monitor443_capture_other_port_packets_total"
+	metricDecodeFailures  = "monitor443_capture_decode_failures_total"
+	metricKernelReceived  = "monitor443_capture_kernel_received_total"
+	metricKernelDrops     = "monitor443_capture_kernel_drops_total"
+	metricInternalDrops   = "monitor443_capture_internal_drops_total"
+	metricLag             = "monitor443_capture_lag_seconds"
+	metricRunning         = "monitor443_capture_running"
+	metricFlowActive      = "monitor443_flow_active"
+	metricFlowEnded       = "monitor443_flow_ended_total"
+	metricReasmBuffers    = "monitor443_flow_reassembly_buffers"
+	metricReasmExhausted  = "monitor443_flow_reassembly_exhausted_total"
+	metricSYN             = "monitor443_tcp_syn_total"
+	metricSYNACK          = "monitor443_tcp_synack_total"
+	metricRST             = "monitor443_tcp_rst_total"
+	metricFIN             = "monitor443_tcp_fin_total"
+	metricConnections     = "monitor443_tcp_connections_total"
+	metricHandshakes      = "monitor443_tcp_handshakes_completed_total"
+	metricRetransmissions = "monitor443_tcp_retransmissions_total"
+	metricClientHellos    = "monitor443_tls_client_hellos_total"
+	metricTLSHandshakes   = "monitor443_tls_handshakes_total"
+	metricALPN            = "monitor443_tls_client_hello_alpn_total"
+	metricECH             = "monitor443_tls_ech_total"
+	metricTLSAlerts       = "monitor443_tls_alerts_total"
+	metricNonTLS          = "monitor443_tls_non_tls_connections_total"
+	metricTLSParseErrors  = "monitor443_tls_parse_errors_total"
+	metricBuildInfo       = "monitor443_build_info"
+)
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+// engineCollector reads the workers' atomic counters at scrape time, so the
+// packet path never touches a labelled metric.
+type engineCollector struct {
+	eng     *detect.Engine
+	started time.Time
+
+	frames, packets, bytes, otherPort, decodeFailures    *prometheus.Desc
+	kernelReceived, kernelDrops, internalDrops, lag, run *prometheus.Desc
+	flowActive, flowEnded, reasmBuffers, reasmExhausted  *prometheus.Desc
+	syn, synack, rst, fin, conns, handshakes, retrans    *prometheus.Desc
+	hellos, tlsHandshakes, alpn, ech, tlsAlerts, nonTLS  *prometheus.Desc
+	tlsParseErrors                                       *prometheus.Desc
+}
+
+func newEngineCollector(eng *detect.Engine) *engineCollector {
+	return &engineCollector{
+		eng:            eng,
+		frames:         desc(metricFrames, "Frames read from the capture sources."),
+		packets:        desc(metricPackets, "TCP and UDP packets on monitored ports.", "proto"),
+		bytes:          desc(metricBytes, "IP bytes of packets on monitored ports; in is client to server.", "proto", "direction"),
+		otherPort:      desc(metricOtherPort, "TCP and UDP packets on ports that are not monitored."),
+		decodeFailures: desc(metricDecodeFailures, "Frames that could not be decoded, by reason.", "reason"),
+		kernelReceived: desc(metricKernelReceived, "Frames the kernel handed to the capture sockets (live capture)."),
+		kernelDrops:    desc(metricKernelDrops, "Frames the kernel dropped because a capture ring was full (live capture)."),
+		internalDrops:  desc(metricInternalDrops, "TLS records and findings dropped inside monitor443 because a queue was full."),
+		lag:            desc(metricLag, "Wall-clock time minus the newest packet time; grows when capture falls behind or the link is idle."),
+		run:            desc(metricRunning, "1 while the capture pipeline runs."),
+		flowActive:     desc(metricFlowActive, "Flows in the flow tables, by budget.", "budget"),
+		flowEnded:      desc(metricFlowEnded, "Flows that left the flow tables, by reason.", "reason"),
+		reasmBuffers:   desc(metricReasmBuffers, "Handshake reassembly buffers in use."),
+		reasmExhausted: desc(metricReasmExhausted, "Flow directions not reassembled because every reassembly buffer was in use."),
+		syn:            desc(metricSYN, "TCP SYN packets (without ACK)."),
+		synack:         desc(metricSYNACK, "TCP SYN-ACK packets."),
+		rst:            desc(metricRST, "TCP packets with RST."),
+		fin:            desc(metricFIN, "TCP packets with FIN."),
+		conns:          desc(metricConnections, "New TCP connections (flows that began with a SYN)."),
+		handshakes:     desc(metricHandshakes, "Completed TCP three-way handshakes."),
+		retrans:        desc(metricRetransmissions, "Retransmitted TCP segments."),
+		hellos:         desc(metricClientHellos, "TLS ClientHellos, by highest version offered.", "version"),
+		tlsHandshakes:  desc(metricTLSHandshakes, "TLS ServerHellos, by negotiated version and cipher class.", "version", "cipher_class"),
+		alpn:           desc(metricALPN, "TLS ClientHellos by first ALPN protocol offered.", "alpn"),
+		ech:            desc(metricECH, "TLS ClientHellos carrying Encrypted Client Hello (real or GREASE)."),
+		tlsAlerts:      desc(metricTLSAlerts, "TLS alerts sent in clear by servers, by level.", "level"),
+		nonTLS:         desc(metricNonTLS, "Connections on monitored TCP ports that are not TLS, by protocol.", "kind"),
+		tlsParseErrors: desc(metricTLSParseErrors, "TLS handshakes that could not be parsed."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.frames, c.packets, c.bytes, c.otherPort, c.decodeFailures,
+		c.kernelReceived, c.kernelDrops, c.internalDrops, c.lag, c.run, c.flowActive, c.flowEnded,
+		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
+		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), lv...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	}
+	t := c.eng.Totals()
+	counter(c.frames, t.Frames)
+	// Per-protocol split comes from the interval features' direction
+	// counters, which the engine keeps per protocol.
+	pt := c.eng.ProtoTotals()
+	for _, p := range []capture.Proto{capture.ProtoTCP, capture.ProtoUDP} {
+		x := pt[p]
+		counter(c.packets, x.PacketsIn+x.PacketsOut, p.String())
+		counter(c.bytes, x.BytesIn, p.String(), "in")
+		counter(c.bytes, x.BytesOut, p.String(), "out")
+	}
+	counter(c.otherPort, t.Decode[capture.ResultOtherPort])
+	for _, r := range capture.AllResults {
+		if r.Failure() {
+			counter(c.decodeFailures, t.Decode[r], r.String())
+		}
+	}
+	ks := c.eng.SourceStats()
+	counter(c.kernelReceived, ks.Received)
+	counter(c.kernelDrops, ks.KernelDrops)
+	var dropped uint64
+	var newest int64
+	var tls struct {
+		hellos     [len(detect.VersionLabels)]uint64
+		handshakes [len(detect.VersionLabels)][len(detect.ClassLabels)]uint64
+		alpn       [len(detect.ALPNLabels)]uint64
+		nonTLS     [len(detect.KindLabels)]uint64
+		ech        uint64
+		alerts     [2]uint64
+		parseErr   uint64
+	}
+	for _, w := range c.eng.Counters() {
+		dropped += w.EventsDropped.Load()
+		newest = max(newest, w.LastPacket.Load())
+		for i := range tls.hellos {
+			tls.hellos[i] += w.TLS.ClientHellos[i].Load()
+			for j := range tls.handshakes[i] {
+				tls.handshakes[i][j] += w.TLS.Handshakes[i][j].Load()
+			}
+		}
+		for i := range tls.alpn {
+			tls.alpn[i] += w.TLS.ALPN[i].Load()
+		}
+		for i := range tls.nonTLS {
+			tls.nonTLS[i] += w.TLS.NonTLS[i].Load()
+		}
+		tls.ech += w.TLS.ECH.Load()
+		tls.alerts[0] += w.TLS.Alerts[0].Load()
+		tls.alerts[1] += w.TLS.Alerts[1].Load()
+		tls.parseErr += w.TLS.ParseErrors.Load()
+	}
+	counter(c.internalDrops, dropped)
+	lag := 0.0
+	if newest > 0 && c.eng.Running() {
+		lag = max(0, time.Since(time.Unix(0, newest)).Seconds())
+	}
+	gauge(c.lag, lag)
+	running := 0.0
+	if c.eng.Running() {
+		running = 1
+	}
+	gauge(c.run, running)
+
+	fs := c.eng.FlowStats()
+	gauge(c.flowActive, float64(fs.Flows-fs.HalfOpen), "confirmed")
+	gauge(c.flowActive, float64(fs.HalfOpen), "half_open")
+	for _, r := range flow.EndReasons {
+		counter(c.flowEnded, fs.Ended[r], r.String())
+	}
+	gauge(c.reasmBuffers, float64(fs.ReassemblyBuffers))
+	counter(c.reasmExhausted, fs.ReassemblyPoolExhausted)
+
+	tcp := pt[capture.ProtoTCP]
+	counter(c.syn, tcp.SYN)
+	counter(c.synack, tcp.SYNACK)
+	counter(c.rst, tcp.RST)
+	counter(c.fin, tcp.FIN)
+	counter(c.conns, tcp.NewConns)
+	counter(c.handshakes, tcp.Handshakes)
+	counter(c.retrans, tcp.Retransmits)
+
+	for i, v := range detect.VersionLabels {
+		counter(c.hellos, tls.hellos[i], v)
+		for j, cl := range detect.ClassLabels {
+			counter(c.tlsHandshakes, tls.handshakes[i][j], v, cl)
+		}
+	}
+	for i, a := range detect.ALPNLabels {
+		counter(c.alpn, tls.alpn[i], a)
+	}
+	counter(c.ech, tls.ech)
+	counter(c.tlsAlerts, tls.alerts[0], "warning")
+	counter(c.tlsAlerts, tls.alerts[1], "fatal")
+	for i, k := range detect.KindLabels {
+		counter(c.nonTLS, tls.nonTLS[i], k)
+	}
+	counter(c.tlsParseErrors, tls.parseErr)
+}
+
+// newRegistry returns the registry /metrics serves, with build info and the
+// Go and process collectors; the engine's collector is added once the
+// engine exists.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricBuildInfo, Help: "Build information; always 1."}, []string{"version", "revision", "goversion"})
+	bi.WithLabelValues(version, revision(), runtime.Version()).Set(1)
+	reg.MustRegister(bi)
+	return reg
+}
