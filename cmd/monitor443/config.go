@@ -219,7 +219,7 @@ func parseConfig(b []byte) (Config, error) {
 		if rt.Hygiene != nil {
 			c.TLS.Hygiene = *rt.Hygiene
 		}
-		if rt.BlocklistFile != nil {
+		if rt.BlocklistFile != nil && *rt.BlocklistFile != "" {
 			c.TLS.BlocklistFile = *rt.BlocklistFile
 			if _, err := os.Stat(*rt.BlocklistFile); err != nil {
 				bad("tls.blocklist_file", "%v", err)

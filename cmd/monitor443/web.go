@@ -166,7 +166,8 @@ func startWeb(addr, webConfig string, h http.Handler, logger *slog.Logger) (*web
 		return nil, usageError{fmt.Errorf("-web.listen-address: %w", err)}
 	}
 	s := &webServer{
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.With("component", "web").Handler(), slog.LevelDebug)},
 		ln:   ln,
 		done: make(chan error, 1),
 	}

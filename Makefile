@@ -1,0 +1,89 @@
+# monitor443 make targets. `make demo` and `make test` work on a fresh
+# Debian machine with Go installed; `make test` installs the Debian
+# packages its tests need (as root) and starts the servers it uses.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN       := bin/monitor443
+DEMO_PCAP := testdata/demo.pcap
+# Debian packages the tests use: real servers, real clients and reference tools.
+DEB_PKGS  := libpcap-dev tcpdump tshark nginx curl openssl hping3 tcpreplay iproute2 \
+             prometheus prometheus-alertmanager ca-certificates
+GOTESTFLAGS ?=
+
+.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean
+
+all: build
+
+build:
+	CGO_ENABLED=1 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/monitor443
+
+# The portable libpcap capture method (needs libpcap-dev).
+build-libpcap:
+	CGO_ENABLED=1 $(GO) build -tags libpcap -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/monitor443
+
+# Replays the bundled capture (normal traffic with a SYN flood and a
+# bandwidth spike) and prints the alerts and the run summary.
+demo: build
+	./$(BIN) -r $(DEMO_PCAP) -output.alerts - -output.tls /tmp/monitor443-demo-tls.jsonl
+	@echo "TLS records written to /tmp/monitor443-demo-tls.jsonl"
+
+# Installs the Debian packages the tests use, if any is missing.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root (or: sudo apt-get install -y$$missing)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The whole suite: unit, race, conformance, live-capture (network
+# namespaces, as root), integration with the real Prometheus and
+# Alertmanager, rule tests, and the generated-files check.
+test: deps vet test-go integration check-generate
+	deploy/prometheus/check.sh
+	@echo "make test: all passed"
+
+test-go:
+	$(GO) test -race -count=1 $(GOTESTFLAGS) ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -tags libpcap $(GOTESTFLAGS) ./capture/libpcap/ ./cmd/monitor443/
+	CGO_ENABLED=0 $(GO) test -count=1 ./detect/... ./alerting/...
+
+integration:
+	MONITOR443_PROMETHEUS=$$(command -v prometheus) MONITOR443_ALERTMANAGER=$$(command -v prometheus-alertmanager) \
+	MONITOR443_PROMTOOL=$$(command -v promtool) \
+		$(GO) test -count=1 -tags integration -run Integration $(GOTESTFLAGS) ./alerting/ ./cmd/monitor443/
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags libpcap ./capture/libpcap/
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+# A short run of every fuzz target.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+eval:
+	$(GO) test -count=1 -run TestEval ./detect -eval -v
+
+generate:
+	$(GO) generate ./...
+
+# CI fails when generated files (dashboards) are stale.
+check-generate: generate
+	@git diff --exit-code -- deploy/grafana || (echo "generated files are stale: run make generate and commit"; exit 1)
+
+clean:
+	rm -rf bin
