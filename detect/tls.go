@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -63,6 +64,7 @@ type tlsAnalyzer struct {
 	emit    func(*TLSRecord) // nil: no records are built
 	hygiene func(kind string, rec hygieneHit)
 	block   Blocklist
+	certs   map[[32]byte]tlshello.CertInfo
 }
 
 type hygieneHit struct {
@@ -75,7 +77,7 @@ func newTLSAnalyzer(maxConns int, c *TLSCounters, emit func(*TLSRecord), hyg fun
 	a := &tlsAnalyzer{
 		pool: make([]tlsConn, maxConns), free: make([]uint32, maxConns),
 		buf: make([]byte, 64<<10), scratch: make([]byte, 0, 8<<10),
-		c: c, emit: emit, hygiene: hyg, block: block,
+		c: c, emit: emit, hygiene: hyg, block: block, certs: map[[32]byte]tlshello.CertInfo{},
 	}
 	for i := range a.free {
 		a.free[i] = uint32(maxConns - 1 - i)
@@ -292,10 +294,26 @@ func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
 	}
 }
 
+// certCacheSize bounds the per-worker cache of parsed leaf certificates.
+// Servers send the same certificate on every connection, and parsing and
+// verifying one costs tens of microseconds.
+const certCacheSize = 1024
+
 func (a *tlsAnalyzer) certificate(f *flow.Flow, c *tlsConn, msg []byte, ts int64) {
-	ci, err := tlshello.ParseCertificate(msg)
-	if err != nil {
+	leaf, _, err := tlshello.LeafCertificate(msg)
+	if err != nil || len(leaf) == 0 {
 		return
+	}
+	key := sha256.Sum256(leaf)
+	ci, ok := a.certs[key]
+	if !ok {
+		if ci, err = tlshello.ParseCertificate(msg); err != nil {
+			return
+		}
+		if len(a.certs) >= certCacheSize {
+			clear(a.certs)
+		}
+		a.certs[key] = ci
 	}
 	now := time.Unix(0, ts)
 	expired := now.After(ci.NotAfter) || now.Before(ci.NotBefore)

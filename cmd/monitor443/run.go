@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,7 @@ type options struct {
 	outputAlerts  string
 	progress      string
 	showVersion   bool
+	cpuProfile    string
 }
 
 const usageHead = `monitor443: passive HTTPS (TCP/443) traffic anomaly monitor.
@@ -81,6 +83,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.outputAlerts, "output.alerts", "", "write alert events (firing, resolved) as JSON Lines to `PATH` (\"-\" = stdout)")
 	fs.StringVar(&o.progress, "progress", "auto", "show replay progress on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&o.showVersion, "version", false, "print version and build information and exit")
+	fs.StringVar(&o.cpuProfile, "debug.cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance reports)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -133,6 +136,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.replaySpeed < 0 {
 		fmt.Fprintln(stderr, "monitor443: -replay.speed must be >= 0")
 		return 2
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "monitor443: -debug.cpuprofile: %v\n", err)
+			return 2
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "monitor443: -debug.cpuprofile: %v\n", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	workers := cfg.Capture.Workers
 	if o.workers >= 0 {
