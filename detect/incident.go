@@ -33,7 +33,7 @@ func incidentID(kind, scope, target string, start int64) string {
 }
 
 func (in *incidents) hit(h hygieneEvent, emit func(Anomaly)) {
-	key := h.kind + "\x00" + h.hit.target
+	key := h.kind + "\x00" + h.hit.target + "\x00" + h.hit.detail
 	if x := in.open[key]; x != nil {
 		x.last = max(x.last, h.hit.ts)
 		x.hits++

@@ -328,8 +328,11 @@ func (a *tlsAnalyzer) certificate(f *flow.Flow, c *tlsConn, msg []byte, ts int64
 	}
 	if a.hygiene != nil {
 		target := f.Server().String()
-		if expired {
-			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "expired " + ci.NotAfter.UTC().Format(time.RFC3339), ts: ts, severity: SeverityWarning})
+		switch {
+		case now.After(ci.NotAfter):
+			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "expired since " + ci.NotAfter.UTC().Format(time.RFC3339), ts: ts, severity: SeverityWarning})
+		case now.Before(ci.NotBefore):
+			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "not valid before " + ci.NotBefore.UTC().Format(time.RFC3339), ts: ts, severity: SeverityWarning})
 		}
 		if ci.SelfSigned {
 			a.hygiene(KindBadCertificate, hygieneHit{target: target, detail: "self-signed " + ci.Subject, ts: ts, severity: SeverityInfo})
