@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,9 +37,11 @@ type Config struct {
 
 // Source reads one socket of the fanout group.
 type Source struct {
-	tp        *afpacket.TPacket
+	tp *afpacket.TPacket
+	// closed is set by Close, under mu. Read checks it first: the ring
+	// is unmapped on Close, so reading it afterwards would fault.
+	closed    atomic.Bool
 	mu        sync.Mutex
-	closed    bool
 	iface     string
 	statsBase capture.Stats
 }
@@ -114,16 +117,16 @@ func wrapPerm(err error) error {
 // Read implements capture.Source. The frame aliases the ring and is valid
 // until the next Read.
 func (s *Source) Read(f *capture.Frame) error {
+	if s.closed.Load() {
+		return capture.ErrClosed
+	}
 	data, ci, err := s.tp.ZeroCopyReadPacketData()
 	if err != nil {
 		if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, syscall.EINTR) {
 			f.Data, f.Length, f.Timestamp = nil, 0, time.Now().UnixNano()
 			return capture.ErrTimeout
 		}
-		s.mu.Lock()
-		closed := s.closed
-		s.mu.Unlock()
-		if closed {
+		if s.closed.Load() {
 			return capture.ErrClosed
 		}
 		return fmt.Errorf("afpacket %s: read: %w", s.iface, err)
@@ -136,7 +139,7 @@ func (s *Source) Read(f *capture.Frame) error {
 func (s *Source) Stats() (capture.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return s.statsBase, nil
 	}
 	_, v3, err := s.tp.SocketStats()
@@ -147,12 +150,14 @@ func (s *Source) Stats() (capture.Stats, error) {
 	return s.statsBase, nil
 }
 
-// Close implements capture.Source.
+// Close implements capture.Source. It unmaps the ring, so call it from the
+// reading goroutine, or after that goroutine stopped reading; Read then
+// returns capture.ErrClosed.
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
+	if !s.closed.Load() {
+		s.closed.Store(true)
 		s.tp.Close()
 	}
 	return nil

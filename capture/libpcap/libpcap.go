@@ -5,8 +5,10 @@ package libpcap
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/gopacket/pcap"
@@ -33,11 +35,14 @@ type Config struct {
 
 // Source reads one libpcap handle.
 type Source struct {
-	h      *pcap.Handle
-	iface  string
-	link   capture.LinkType
+	h     *pcap.Handle
+	iface string
+	link  capture.LinkType
+	// closed is set by Close, under mu; Read checks it so that a Read
+	// after Close returns capture.ErrClosed rather than touching a freed
+	// handle.
+	closed atomic.Bool
 	mu     sync.Mutex
-	closed bool
 	last   capture.Stats
 }
 
@@ -106,6 +111,9 @@ func Open(cfg Config) (*Source, error) {
 // Read implements capture.Source. The frame aliases libpcap's buffer and
 // is valid until the next Read.
 func (s *Source) Read(f *capture.Frame) error {
+	if s.closed.Load() {
+		return capture.ErrClosed
+	}
 	data, ci, err := s.h.ZeroCopyReadPacketData()
 	switch {
 	case err == nil:
@@ -114,7 +122,9 @@ func (s *Source) Read(f *capture.Frame) error {
 	case errors.Is(err, pcap.NextErrorTimeoutExpired):
 		f.Data, f.Length, f.Timestamp = nil, 0, time.Now().UnixNano()
 		return capture.ErrTimeout
-	case errors.Is(err, pcap.NextErrorNoMorePackets):
+	case errors.Is(err, pcap.NextErrorNoMorePackets), errors.Is(err, io.EOF):
+		// gopacket reports a closed or broken-off live handle as io.EOF;
+		// a live source has no end of capture.
 		return capture.ErrClosed
 	}
 	return fmt.Errorf("libpcap %s: read: %w", s.iface, err)
@@ -124,7 +134,7 @@ func (s *Source) Read(f *capture.Frame) error {
 func (s *Source) Stats() (capture.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return s.last, nil
 	}
 	st, err := s.h.Stats()
@@ -140,8 +150,8 @@ func (s *Source) Stats() (capture.Stats, error) {
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
+	if !s.closed.Load() {
+		s.closed.Store(true)
 		s.h.Close()
 	}
 	return nil
