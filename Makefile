@@ -13,7 +13,7 @@ DEB_PKGS  := libpcap-dev tcpdump tshark nginx curl openssl hping3 tcpreplay ipro
              prometheus prometheus-alertmanager ca-certificates
 GOTESTFLAGS ?=
 
-.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean
+.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean bench-replay
 
 all: build
 
@@ -74,6 +74,26 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The paired replay benchmark of docs/benchmarks.md: monitor443 (1 and 2
+# workers) against the decode-and-count floor, tcpdump and tshark on the same
+# generated capture, alternated in rounds.
+BENCH_PCAP ?= /tmp/monitor443-bench.pcap
+FLOOD_PCAP ?= /tmp/monitor443-flood10m.pcap
+DECODEFLOOR ?= ../shared/bench/decodefloor
+bench-replay: build
+	@test -f $(BENCH_PCAP) || ./$(BIN) synth -preset bench -duration 13s -o $(BENCH_PCAP)
+	@test -f $(FLOOD_PCAP) || ./$(BIN) synth -preset demo -no-events -duration 101s -rate 1 -event syn_flood@1s+100s:100000 -o $(FLOOD_PCAP)
+	cd $(DECODEFLOOR) && $(GO) build -o $(CURDIR)/bin/decodefloor .
+	cat $(BENCH_PCAP) > /dev/null
+	@for i in 1 2 3; do \
+		echo "== round $$i"; \
+		/usr/bin/time -f "decodefloor maxrss_kb=%M" bin/decodefloor -mode flow $(BENCH_PCAP); \
+		for w in 1 2; do /usr/bin/time -f "monitor443 workers=$$w maxrss_kb=%M" ./$(BIN) -r $(BENCH_PCAP) -workers $$w -progress never -log.level warn 2>&1 | grep -E "frames read|maxrss"; done; \
+		/usr/bin/time -f "tcpdump elapsed=%e maxrss_kb=%M" tcpdump -r $(BENCH_PCAP) -w /dev/null 2>&1 | grep maxrss; \
+	done
+	/usr/bin/time -f "tshark elapsed=%e maxrss_kb=%M" tshark -n -r $(BENCH_PCAP) -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name -e tls.handshake.ja3 > /dev/null
+	/usr/bin/time -f "monitor443 flood10m maxrss_kb=%M" ./$(BIN) -r $(FLOOD_PCAP) -progress never -log.level warn 2>&1 | grep -E "frames|flows|maxrss"
 
 eval:
 	$(GO) test -count=1 -run TestEval ./detect -eval -v
