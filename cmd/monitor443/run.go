@@ -57,6 +57,7 @@ Usage:
   monitor443 -i IFACE [flags]        capture live on IFACE (needs CAP_NET_RAW)
   monitor443 -r FILE [-r FILE] ...   replay capture files (pcap, pcapng, .gz; "-" = stdin)
   monitor443 synth [flags] -o FILE   write a synthetic capture (see: monitor443 synth -help)
+  monitor443 dashboards export DIR   write the Grafana dashboards (or: dashboards push, see -help)
 
 Flags say how the process runs; what to capture, detect and alert on lives
 in the YAML file given with -config.file (see deploy/monitor443.example.yml).
@@ -93,8 +94,13 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 
 // run is the whole program; main only adds signals and the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "synth" {
-		return runSynth(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "synth":
+			return runSynth(ctx, args[1:], stdout, stderr)
+		case "dashboards":
+			return runDashboards(ctx, args[1:], stdout, stderr)
+		}
 	}
 	var o options
 	fs := newFlagSet(&o, stderr)
