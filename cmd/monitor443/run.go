@@ -18,6 +18,7 @@ import (
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect"
 	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // stringList is a repeatable string flag.
@@ -261,7 +262,8 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			return usageError{err}
 		}
 	}
-	var tlsRecords, alerts atomic.Uint64
+	var tlsRecords, alerts, anomaliesDropped atomic.Uint64
+	anomalies := make(chan detect.Anomaly, 1024)
 	book := newAlertBook()
 	var mgr *alerting.Manager
 	reg := newRegistry()
@@ -284,22 +286,41 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		Hygiene:      cfg.TLS.Hygiene,
 		ResolveAfter: cfg.Detection.ResolveAfter,
 		Lossless:     file != nil,
+		// Anomalies cross a bounded queue to the alerting goroutine, so
+		// disk and network work never stalls detection. A replay waits
+		// when the queue is full; live capture drops and counts.
 		OnAnomaly: func(a detect.Anomaly) {
 			if a.State == detect.StateFiring {
 				alerts.Add(1)
 			}
+			book.observe(a)
+			if file != nil {
+				anomalies <- a
+				return
+			}
+			select {
+			case anomalies <- a:
+			default:
+				anomaliesDropped.Add(1)
+				logger.Warn("alert queue full; anomaly dropped", "kind", a.Kind, "state", a.State, "target", a.Target)
+			}
+		},
+	}
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		for a := range anomalies {
 			if alertOut != nil {
 				alertOut.Write(a)
 			}
-			book.observe(a)
 			if mgr != nil {
 				if err := mgr.Observe(toAlert(a)); err != nil {
-					logger.Warn("alert not queued", "err", err, "kind", a.Kind)
+					logger.Warn("alert not queued for delivery", "err", err, "kind", a.Kind)
 				}
 			}
 			logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
-		},
-	}
+		}
+	}()
 	if tlsOut != nil {
 		ecfg.OnTLS = func(r *detect.TLSRecord) {
 			tlsRecords.Add(1)
@@ -307,7 +328,13 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		}
 	}
 	eng := detect.NewEngine(ecfg, logger)
-	reg.MustRegister(newEngineCollector(eng), book)
+	reg.MustRegister(newEngineCollector(eng), book,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "monitor443_detect_anomalies_dropped_total",
+			Help: "Anomalies dropped because the queue to alerting was full (live capture only)."},
+			func() float64 { return float64(anomaliesDropped.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "monitor443_detect_interval_seconds",
+			Help: "The configured feature interval."},
+			func() float64 { return cfg.Detection.Interval.Seconds() }))
 	addr := o.listenAddress
 	if addr == "" && file == nil {
 		addr = ":9443"
@@ -352,6 +379,8 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	stopProgress := startProgress(o.progress, file, eng, stderr)
 	err = eng.Run(ctx, srcs)
 	stopProgress()
+	close(anomalies)
+	<-alertsDone
 	if mgr != nil {
 		drainAlerts(ctx, mgr, o.drainTimeout, logger)
 	}
