@@ -121,6 +121,7 @@ alerting:
 	var logBuf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "cfg", cfg, "sink", cfg.Sinks[1], "slack", cfg.Sinks[1].Slack)
 	for _, out := range []string{
+		//lint:ignore S1025 the test prints the config with every verb on purpose
 		fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg),
 		fmt.Sprintf("%v", cfg.Sinks), fmt.Sprintf("%+v", *cfg.Sinks[0].Webhook), fmt.Sprintf("%+v %#v", *cfg.Sinks[1].Slack, cfg.Sinks[1].Slack), fmt.Sprintf("%v", cfg.Sinks[1]), fmt.Sprintf("%v", cfg.Sinks[2].Alertmanager.BasicAuth),
 		logBuf.String(),

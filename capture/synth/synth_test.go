@@ -210,11 +210,11 @@ func TestFramesDecode(t *testing.T) {
 
 // conn3 collects one connection's handshake and byte streams.
 type conn3 struct {
-	syn, synAck, ack     bool
-	cISN, sISN           uint32
-	synTime              time.Time
-	cStream, sStream     []byte
-	helloSegs, firstData int
+	syn, synAck, ack bool
+	cISN, sISN       uint32
+	synTime          time.Time
+	cStream, sStream []byte
+	helloSegs        int
 }
 
 func collect(pkts []pkt) map[flowKey]*conn3 {

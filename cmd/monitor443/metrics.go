@@ -53,8 +53,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // engineCollector reads the workers' atomic counters at scrape time, so the
 // packet path never touches a labelled metric.
 type engineCollector struct {
-	eng     *detect.Engine
-	started time.Time
+	eng *detect.Engine
 
 	frames, packets, bytes, otherPort, decodeFailures    *prometheus.Desc
 	kernelReceived, kernelDrops, internalDrops, lag, run *prometheus.Desc
