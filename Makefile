@@ -13,7 +13,7 @@ DEB_PKGS  := libpcap-dev tcpdump tshark nginx curl openssl hping3 tcpreplay ipro
              prometheus prometheus-alertmanager ca-certificates
 GOTESTFLAGS ?=
 
-.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean bench-replay
+.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean bench-replay bench-live
 
 all: build
 
@@ -94,6 +94,12 @@ bench-replay: build
 	done
 	/usr/bin/time -f "tshark elapsed=%e maxrss_kb=%M" tshark -n -r $(BENCH_PCAP) -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name -e tls.handshake.ja3 > /dev/null
 	/usr/bin/time -f "monitor443 flood10m maxrss_kb=%M" ./$(BIN) -r $(FLOOD_PCAP) -progress never -log.level warn 2>&1 | grep -E "frames|flows|maxrss"
+
+# Live capture: tcpreplay at increasing rates over a veth into the AF_PACKET
+# source, next to tcpdump (root).
+bench-live: build
+	@test -f $(BENCH_PCAP) || ./$(BIN) synth -preset bench -duration 13s -o $(BENCH_PCAP)
+	sh capture/afpacket/testdata/livebench.sh $(BIN) $(BENCH_PCAP) 1000000
 
 eval:
 	$(GO) test -count=1 -run TestEval ./detect -eval -v
