@@ -17,6 +17,9 @@ type Features struct {
 	// UDPPackets and UDPBytes are the UDP share of the packet and byte
 	// counts above, per direction (0 = in, 1 = out).
 	UDPPackets, UDPBytes [2]uint64
+	// QUICInitials counts decrypted client Initial packets; QUICConns
+	// counts new QUIC connections.
+	QUICInitials, QUICConns uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
@@ -41,6 +44,8 @@ func (f *Features) Add(o *Features) {
 		f.UDPPackets[i] += o.UDPPackets[i]
 		f.UDPBytes[i] += o.UDPBytes[i]
 	}
+	f.QUICInitials += o.QUICInitials
+	f.QUICConns += o.QUICConns
 	f.Retransmits += o.Retransmits
 	f.HalfOpen += o.HalfOpen
 }

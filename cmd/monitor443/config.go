@@ -38,6 +38,7 @@ type rawConfig struct {
 		MaxServerBytes *int    `yaml:"max_server_bytes"`
 		Hygiene        *bool   `yaml:"hygiene"`
 		BlocklistFile  *string `yaml:"blocklist_file"`
+		TopSNI         *int    `yaml:"top_sni"`
 	} `yaml:"tls"`
 	Detection *struct {
 		Interval     *string `yaml:"interval"`
@@ -66,6 +67,7 @@ type Config struct {
 		MaxHelloBytes, MaxServerBytes int
 		Hygiene                       bool
 		BlocklistFile                 string
+		TopSNI                        int
 	}
 	Detection struct {
 		Interval     time.Duration
@@ -216,6 +218,7 @@ func parseConfig(b []byte) (Config, error) {
 	if rt := raw.TLS; rt != nil {
 		intRange("tls.max_hello_bytes", rt.MaxHelloBytes, 1024, 1<<20, &c.TLS.MaxHelloBytes)
 		intRange("tls.max_server_bytes", rt.MaxServerBytes, 1024, 1<<20, &c.TLS.MaxServerBytes)
+		intRange("tls.top_sni", rt.TopSNI, 0, 100, &c.TLS.TopSNI)
 		if rt.Hygiene != nil {
 			c.TLS.Hygiene = *rt.Hygiene
 		}

@@ -321,10 +321,20 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
 		}
 	}()
-	if tlsOut != nil {
+	var top *topSNI
+	if cfg.TLS.TopSNI > 0 {
+		top = newTopSNI(cfg.TLS.TopSNI)
+		reg.MustRegister(top)
+	}
+	if tlsOut != nil || top != nil {
 		ecfg.OnTLS = func(r *detect.TLSRecord) {
 			tlsRecords.Add(1)
-			tlsOut.Write(r)
+			if top != nil {
+				top.observe(r.SNI)
+			}
+			if tlsOut != nil {
+				tlsOut.Write(r)
+			}
 		}
 	}
 	eng := detect.NewEngine(ecfg, logger)
