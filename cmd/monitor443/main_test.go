@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"io"
@@ -297,4 +298,94 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 	kb, _ := x509.MarshalECPrivateKey(key)
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+}
+
+// TestEndpoints checks /healthz, /readyz, /api/v1/status and
+// /api/v1/alerts while a paced replay runs and after it ended.
+func TestEndpoints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := freeAddr(t)
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-r", demoCapture, "-replay.speed", "60", "-web.listen-address", addr, "-web.linger", "1m", "-log.level", "error"}, nil, io.Discard, io.Discard)
+	}()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return -1, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var code int
+	for i := 0; i < 100; i++ {
+		if code, _ = get("/readyz"); code == 200 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code != 200 {
+		t.Fatalf("/readyz while replaying: %d, want 200", code)
+	}
+	if c, _ := get("/healthz"); c != 200 {
+		t.Errorf("/healthz: %d", c)
+	}
+	c, body := get("/api/v1/status")
+	var st status
+	if err := json.Unmarshal([]byte(body), &st); c != 200 || err != nil || !st.Running || st.Source != "files" {
+		t.Errorf("/api/v1/status while running: %d %v %+v", c, err, st)
+	}
+	// Wait for the end of the replay.
+	for i := 0; i < 300; i++ {
+		if _, body = get("/api/v1/status"); json.Unmarshal([]byte(body), &st) == nil && !st.Running && st.Frames > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Running || st.FileRead != st.FileTotal || st.Frames == 0 {
+		t.Errorf("status after the replay: %+v", st)
+	}
+	if c, _ := get("/readyz"); c != 503 {
+		t.Errorf("/readyz after the replay: %d, want 503", c)
+	}
+	c, body = get("/api/v1/alerts")
+	var al struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(body), &al); c != 200 || err != nil || al.Alerts == nil {
+		t.Errorf("/api/v1/alerts: %d %v %q", c, err, body)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after SIGINT-equivalent cancel, want 0", code)
+	}
+}
+
+// TestInterruptFlushesOutputs cancels a paced replay half-way (as SIGINT
+// does) and checks the run exits 0 with its outputs flushed and complete
+// JSON lines.
+func TestInterruptFlushesOutputs(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tls.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var stderr bytes.Buffer
+	code := run(ctx, []string{"-r", demoCapture, "-replay.speed", "60", "-output.tls", out, "-log.level", "error"}, nil, io.Discard, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("summary does not say the run was interrupted:\n%s", stderr.String())
+	}
+	b, _ := os.ReadFile(out)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(b) == 0 || len(lines) == 0 {
+		t.Fatal("no TLS records flushed")
+	}
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("partial line in output: %q", l)
+		}
+	}
 }
