@@ -12,6 +12,9 @@ import (
 type snapshot struct {
 	worker int
 	f      Features
+	// k holds the keyed features; nil when the detectors are off or for
+	// the final empty snapshot.
+	k *keyedSnap
 	// watermark is the worker's packet time after closing the interval:
 	// it will send no data for intervals that end at or before it.
 	watermark int64
@@ -35,6 +38,7 @@ type analyzer struct {
 
 	table *flow.Table
 	tls   *tlsAnalyzer
+	keys  *keyed // nil when the detectors are off
 
 	start int64 // current interval start; 0 before the first packet
 	cur   Features
@@ -49,10 +53,50 @@ func (a *analyzer) observe(p *capture.Packet) {
 	f := &a.cur
 	fl, ev := a.table.Observe(p)
 	toServer := true
+	client := p.Src
 	if fl != nil {
 		cl := fl.Client()
-		toServer = p.Src == cl.Addr() && p.SrcPort == cl.Port()
+		client = cl.Addr()
+		toServer = p.Src == client && p.SrcPort == cl.Port()
 	}
+	var sc *serverCounts
+	if a.keys != nil {
+		sc = a.keys.server(fl, p, toServer)
+	}
+	count(f, p, ev, toServer)
+	if p.Proto != capture.ProtoTCP {
+		dir := 1
+		if toServer {
+			dir = 0
+		}
+		f.UDPPackets[dir]++
+		f.UDPBytes[dir] += uint64(p.IPLen)
+	}
+	if a.keys != nil {
+		if sc != nil {
+			count(&sc.f, p, ev, toServer)
+		}
+		syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
+		a.keys.packet(p, client, toServer, syn, sc)
+	}
+	if p.Proto != capture.ProtoTCP {
+		return
+	}
+	if fl != nil && ev&(flow.EventClientDataReady|flow.EventServerDataReady) != 0 {
+		before := f.ClientHellos
+		a.tls.observe(fl, ev, p, f)
+		if f.ClientHellos != before && a.keys != nil {
+			// The hello just parsed is still in the analyzer's buffer.
+			a.keys.hello(client, a.tls.ch.SNI)
+			if sc != nil {
+				sc.f.ClientHellos++
+			}
+		}
+	}
+}
+
+// count adds one packet to the plain counters of f.
+func count(f *Features, p *capture.Packet, ev flow.Events, toServer bool) {
 	if toServer {
 		f.PacketsIn++
 		f.BytesIn += uint64(p.IPLen)
@@ -61,12 +105,6 @@ func (a *analyzer) observe(p *capture.Packet) {
 		f.BytesOut += uint64(p.IPLen)
 	}
 	if p.Proto != capture.ProtoTCP {
-		dir := 1
-		if toServer {
-			dir = 0
-		}
-		f.UDPPackets[dir]++
-		f.UDPBytes[dir] += uint64(p.IPLen)
 		return
 	}
 	switch fl := p.Flags; {
@@ -89,9 +127,6 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	if ev.Has(flow.EventRetransmit) {
 		f.Retransmits++
-	}
-	if fl != nil && ev&(flow.EventClientDataReady|flow.EventServerDataReady) != 0 {
-		a.tls.observe(fl, ev, p, f)
 	}
 }
 
@@ -121,7 +156,11 @@ func (a *analyzer) emit(watermark int64) {
 	a.statsMu.Lock()
 	a.stats = st
 	a.statsMu.Unlock()
-	a.out <- snapshot{worker: a.worker, f: a.cur, watermark: watermark}
+	var k *keyedSnap
+	if a.keys != nil {
+		k = a.keys.snapshot()
+	}
+	a.out <- snapshot{worker: a.worker, f: a.cur, k: k, watermark: watermark}
 }
 
 // hygiene forwards a finding to the engine without blocking capture:

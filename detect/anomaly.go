@@ -61,13 +61,16 @@ type Contributor struct {
 // Anomaly is one incident's firing or resolved event, as written to
 // --output.alerts and adapted into an alert by cmd.
 type Anomaly struct {
-	ID       string        `json:"id"`
-	Kind     string        `json:"kind"`
-	State    State         `json:"state"`
-	Scope    string        `json:"scope"`
-	Target   string        `json:"target"`
-	Start    time.Time     `json:"start"`
-	End      *time.Time    `json:"end,omitempty"`
+	ID     string     `json:"id"`
+	Kind   string     `json:"kind"`
+	State  State      `json:"state"`
+	Scope  string     `json:"scope"`
+	Target string     `json:"target"`
+	Start  time.Time  `json:"start"`
+	End    *time.Time `json:"end,omitempty"`
+	// Detected is when the detector fired, in packet time: the end of the
+	// interval that confirmed the incident (statistical detectors only).
+	Detected *time.Time    `json:"detected,omitempty"`
 	Value    float64       `json:"value"`
 	Baseline float64       `json:"baseline"`
 	Lower    float64       `json:"lower"`
@@ -76,6 +79,13 @@ type Anomaly struct {
 	Severity string        `json:"severity"`
 	Unit     string        `json:"unit,omitempty"`
 	Top      []Contributor `json:"top"`
-	Summary  string        `json:"summary"`
-	Detail   string        `json:"detail,omitempty"`
+	// Spoofed says a SYN flood's sources look spoofed (many unique
+	// sources each sending about one SYN, a wide TTL spread, few completed
+	// handshakes).
+	Spoofed bool `json:"spoofed,omitempty"`
+	// UniqueSources is the estimated number of distinct SYN sources in the
+	// interval that fired (syn_flood only).
+	UniqueSources float64 `json:"unique_sources,omitempty"`
+	Summary       string  `json:"summary"`
+	Detail        string  `json:"detail,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,9 +47,18 @@ type Config struct {
 	// OnInterval, when set, receives every closed interval's global
 	// features in time order, from the engine's aggregation goroutine.
 	OnInterval func(Features)
-	// OnAnomaly, when set, receives hygiene anomalies (firing and
-	// resolved) from the engine's aggregation goroutine.
+	// OnAnomaly, when set, receives every anomaly (firing and resolved):
+	// the statistical detectors' and the hygiene checks', from the
+	// engine's aggregation goroutine.
 	OnAnomaly func(Anomaly)
+	// Detection configures the statistical detectors (bandwidth_spike,
+	// request_burst, syn_flood); its zero value selects the defaults.
+	Detection DetectionConfig
+	// StateDir, when set, is where the detectors' baselines are
+	// checkpointed (every Detection.CheckpointEvery of packet time and when
+	// Run returns) and restored from at NewEngine, so a restart does not
+	// relearn. "" disables persistence.
+	StateDir string
 }
 
 // Engine runs the per-packet workers and merges their intervals.
@@ -63,6 +73,11 @@ type Engine struct {
 	total     Features // sum of all released intervals
 	running   atomic.Bool
 	incidents *incidents
+
+	stage    *stage // nil when the detectors are off
+	alertMu  sync.Mutex
+	active   map[string]Anomaly // firing anomalies by ID
+	detState []DetectorState
 }
 
 // NewEngine returns an engine for cfg.
@@ -82,7 +97,26 @@ func NewEngine(cfg Config, logger *slog.Logger) *Engine {
 	if len(cfg.Flow.ServerPorts) == 0 {
 		cfg.Flow.ServerPorts = append(append([]uint16(nil), cfg.Decoder.TCPPorts...), cfg.Decoder.UDPPorts...)
 	}
-	return &Engine{cfg: cfg, logger: logger, incidents: newIncidents(int64(cfg.ResolveAfter), cfg.MaxIncidents)}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Detection = cfg.Detection.withDefaults()
+	e := &Engine{cfg: cfg, logger: logger, incidents: newIncidents(int64(cfg.ResolveAfter), cfg.MaxIncidents),
+		active: map[string]Anomaly{}}
+	if !cfg.Detection.Disabled {
+		e.stage = newStage(cfg.Detection, cfg.Interval, logger.With("component", "detect"), e.anomaly)
+		if cfg.StateDir != "" {
+			st, err := readCheckpoint(cfg.StateDir)
+			switch {
+			case err != nil:
+				logger.Warn("baseline checkpoint not restored, relearning", "err", err, "dir", cfg.StateDir)
+			case st != nil:
+				e.stage.restore = st
+				logger.Info("baselines restored", "baselines", len(st), "dir", cfg.StateDir)
+			}
+		}
+	}
+	return e
 }
 
 // Counters returns the per-worker counters of the current run. Safe for
@@ -171,6 +205,9 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	for i, src := range srcs {
 		c := counters[i]
 		an := &analyzer{worker: i, interval: int64(e.cfg.Interval), out: snaps, hyg: hyg, lossless: e.cfg.Lossless, c: c}
+		if e.stage != nil {
+			an.keys = newKeyed(e.cfg.Detection)
+		}
 		var emit func(*TLSRecord)
 		if e.cfg.OnTLS != nil {
 			emit = func(r *TLSRecord) {
@@ -217,10 +254,16 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 			e.cfg.OnTLS(r)
 		}
 	}()
+	ckpt := make(chan []byte, 1)
+	ckptDone := make(chan struct{})
+	go func() {
+		defer close(ckptDone)
+		e.checkpointWriter(ckpt)
+	}()
 	aggDone := make(chan struct{})
 	go func() {
 		defer close(aggDone)
-		e.aggregate(snaps, hyg, len(srcs))
+		e.aggregate(snaps, hyg, len(srcs), ckpt)
 	}()
 	go func() {
 		select {
@@ -234,15 +277,28 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	close(records)
 	<-aggDone
 	<-recDone
+	close(ckpt)
+	<-ckptDone
+	if e.stage != nil && e.cfg.StateDir != "" {
+		if err := writeFileAtomic(filepath.Join(e.cfg.StateDir, CheckpointFile), encodeCheckpoint(e.stage.marshal())); err != nil {
+			e.logger.Warn("baseline checkpoint not written", "err", err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// pendingInterval is one interval being merged from the workers.
+type pendingInterval struct {
+	f Features
+	m *merged
 }
 
 // aggregate merges worker snapshots into global intervals and releases an
 // interval once every worker's watermark has passed its end.
-func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers int) {
+func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers int, ckpt chan []byte) {
 	interval := int64(e.cfg.Interval)
 	marks := make([]int64, workers)
-	pending := map[int64]*Features{}
+	pending := map[int64]*pendingInterval{}
 	release := func(upTo int64) {
 		var starts []int64
 		for s := range pending {
@@ -252,14 +308,22 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 		}
 		sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 		for _, s := range starts {
-			f := pending[s]
+			p := pending[s]
 			delete(pending, s)
+			f := &p.f
 			e.mu.Lock()
 			e.last = *f
 			e.total.Add(f)
 			e.mu.Unlock()
 			if e.cfg.OnInterval != nil {
 				e.cfg.OnInterval(*f)
+			}
+			if e.stage != nil {
+				e.stage.interval(s, f, p.m)
+				e.alertMu.Lock()
+				e.detState = e.stage.states
+				e.alertMu.Unlock()
+				e.maybeCheckpoint(s+interval, ckpt)
 			}
 			e.incidents.resolve(s+interval, e.anomaly)
 		}
@@ -279,12 +343,13 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 			break
 		}
 		if s.f.Start != 0 {
-			f := pending[s.f.Start]
-			if f == nil {
-				f = &Features{Start: s.f.Start}
-				pending[s.f.Start] = f
+			p := pending[s.f.Start]
+			if p == nil {
+				p = &pendingInterval{f: Features{Start: s.f.Start}, m: newMerged(len(e.cfg.Detection.WatchPrefixes))}
+				pending[s.f.Start] = p
 			}
-			f.Add(&s.f)
+			p.f.Add(&s.f)
+			p.m.add(s.k)
 		}
 		marks[s.worker] = s.watermark
 		low := marks[0]
@@ -303,10 +368,86 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 		break
 	}
 	release(maxTime)
+	if e.stage != nil {
+		e.stage.resolveAll()
+	}
 	e.incidents.resolveAll(e.anomaly)
 }
 
+// maybeCheckpoint hands the baselines to the checkpoint writer every
+// CheckpointEvery of packet time. The writer does the disk I/O; if it is
+// still busy, the older pending checkpoint is replaced.
+func (e *Engine) maybeCheckpoint(now int64, ckpt chan []byte) {
+	if e.cfg.StateDir == "" {
+		return
+	}
+	st := e.stage
+	if st.lastCkpt == 0 {
+		st.lastCkpt = now
+		return
+	}
+	if now-st.lastCkpt < int64(e.cfg.Detection.CheckpointEvery) {
+		return
+	}
+	st.lastCkpt = now
+	b := encodeCheckpoint(st.marshal())
+	for {
+		select {
+		case ckpt <- b:
+			return
+		default:
+		}
+		select {
+		case <-ckpt:
+		default:
+		}
+	}
+}
+
+// checkpointWriter writes checkpoints until ckpt is closed.
+func (e *Engine) checkpointWriter(ckpt <-chan []byte) {
+	for b := range ckpt {
+		if err := writeFileAtomic(filepath.Join(e.cfg.StateDir, CheckpointFile), b); err != nil {
+			e.logger.Warn("baseline checkpoint not written", "err", err)
+		}
+	}
+}
+
+// DetectorStates returns the latest verdict of every detector and scope
+// (for scopes with many targets, the one with the highest score). Safe for
+// concurrent use.
+func (e *Engine) DetectorStates() []DetectorState {
+	e.alertMu.Lock()
+	defer e.alertMu.Unlock()
+	return append([]DetectorState(nil), e.detState...)
+}
+
+// ActiveAlerts returns the anomalies currently firing, hygiene incidents
+// included, ordered by start time and ID. Safe for concurrent use.
+func (e *Engine) ActiveAlerts() []Anomaly {
+	e.alertMu.Lock()
+	out := make([]Anomaly, 0, len(e.active))
+	for _, a := range e.active {
+		out = append(out, a)
+	}
+	e.alertMu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
 func (e *Engine) anomaly(a Anomaly) {
+	e.alertMu.Lock()
+	if a.State == StateFiring {
+		e.active[a.ID] = a
+	} else {
+		delete(e.active, a.ID)
+	}
+	e.alertMu.Unlock()
 	if e.cfg.OnAnomaly != nil {
 		e.cfg.OnAnomaly(a)
 	}

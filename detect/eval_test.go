@@ -1,0 +1,284 @@
+package detect
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/monitor443/monitor443/capture/synth"
+)
+
+var evalFlag = flag.Bool("eval", false, "run the multi-day detection evaluation (minutes)")
+
+// expectedKind maps an injected event to the detector that must catch it;
+// "" marks benign events (flash crowds, backups), which must not alert.
+func expectedKind(k synth.EventKind) string {
+	switch k {
+	case synth.SYNFlood, synth.BotnetFlood:
+		return KindSYNFlood
+	case synth.BandwidthSpike:
+		return KindBandwidthSpike
+	case synth.RequestBurst:
+		return KindRequestBurst
+	}
+	return ""
+}
+
+// eventResult is the score of one injected event.
+type eventResult struct {
+	ev       synth.TruthEvent
+	label    string
+	want     string
+	detected bool
+	latency  time.Duration
+	first    string // scope and target of the first matching alert
+	alerts   int    // firing alerts of the expected kind during the event
+	repeats  int    // (scope, target) pairs that fired more than once
+}
+
+// score matches firing anomalies to injected events. An alert matches an
+// attack when it is of the expected kind and fired between the attack's
+// start and 60 s after its end. A firing alert that overlaps no attack
+// window (start - 5 s to end + 60 s) is a false alert.
+func score(as []Anomaly, events []synth.TruthEvent, labels []string) ([]eventResult, []Anomaly) {
+	const grace = 60 * time.Second
+	var res []eventResult
+	for i, ev := range events {
+		r := eventResult{ev: ev, want: expectedKind(ev.Kind)}
+		if i < len(labels) {
+			r.label = labels[i]
+		}
+		if r.want == "" {
+			res = append(res, r)
+			continue
+		}
+		seen := map[string]int{}
+		for _, a := range as {
+			if a.State != StateFiring || a.Kind != r.want || a.Detected == nil {
+				continue
+			}
+			d := *a.Detected
+			if d.Before(ev.Start) || d.After(ev.End.Add(grace)) {
+				continue
+			}
+			r.alerts++
+			seen[a.Scope+" "+a.Target]++
+			if !r.detected || d.Sub(ev.Start) < r.latency {
+				r.detected, r.latency, r.first = true, d.Sub(ev.Start), a.Scope+" "+a.Target
+			}
+		}
+		for _, n := range seen {
+			if n > 1 {
+				r.repeats++
+			}
+		}
+		res = append(res, r)
+	}
+	var false_ []Anomaly
+	for _, a := range as {
+		if a.State != StateFiring {
+			continue
+		}
+		det := a.Start
+		if a.Detected != nil {
+			det = *a.Detected
+		}
+		ok := false
+		for _, ev := range events {
+			if expectedKind(ev.Kind) == "" {
+				continue
+			}
+			if !det.Before(ev.Start.Add(-5*time.Second)) && !a.Start.After(ev.End.Add(grace)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			false_ = append(false_, a)
+		}
+	}
+	return res, false_
+}
+
+func printResults(w io.Writer, res []eventResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "| scenario\t| event\t| start\t| rate\t| detector\t| detected\t| latency\t| alerts\t| first alert |")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|--- |")
+	for _, r := range res {
+		want, det, lat, n := r.want, "yes", r.latency.Round(time.Second).String(), fmt.Sprint(r.alerts)
+		switch {
+		case want == "":
+			want, det, lat, n = "(benign)", "-", "-", "-"
+		case !r.detected:
+			det, lat = "**no**", "-"
+		}
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %.0f %s\t| %s\t| %s\t| %s\t| %s\t| %s |\n", r.label, r.ev.Kind, r.ev.Start.Format("15:04"),
+			r.ev.Rate, r.ev.RateUnit, want, det, lat, n, r.first)
+	}
+	tw.Flush()
+}
+
+func describe(a Anomaly) string {
+	d := ""
+	if a.Detected != nil {
+		d = a.Detected.Format("Jan 2 15:04:05")
+	}
+	return fmt.Sprintf("%s %s %s %q at %s: %s", a.Kind, a.Scope, a.Target, a.Summary, d, a.Detail)
+}
+
+// TestScenariosShort replays 25 simulated minutes with a SYN flood, a
+// single-client request burst, a bandwidth spike and a flash crowd, and
+// checks that every attack alerts within its latency target, that the
+// flash crowd does not, and that nothing else alerts.
+func TestScenariosShort(t *testing.T) {
+	t.Parallel()
+	gc := synth.Config{Seed: 7, Duration: 25 * time.Minute, ConnRate: 3, Servers: 8, Clients: 3000, MaxResponseBytes: 256 << 10,
+		Events: []synth.Event{
+			{Kind: synth.SYNFlood, Start: 10 * time.Minute, Duration: time.Minute, Rate: 80, AnswerFraction: 0.1},
+			{Kind: synth.RequestBurst, Start: 13 * time.Minute, Duration: time.Minute, Rate: 40, Target: 1},
+			{Kind: synth.BandwidthSpike, Start: 16*time.Minute + 500*time.Millisecond, Duration: 90 * time.Second, Rate: 8 * 100e3, Target: 2},
+			{Kind: synth.FlashCrowd, Start: 20 * time.Minute, Duration: 4 * time.Minute, Rate: 15, Target: 3},
+		}}
+	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute,
+		SYNFlood: DetectorConfig{Quiet: time.Minute}, RequestBurst: DetectorConfig{Quiet: time.Minute},
+		BandwidthSpike: DetectorConfig{Quiet: time.Minute}}}
+	as, truth, e := replay(t, gc, cfg, 2)
+	res, falses := score(as, truth.Events, []string{"short", "short", "short", "short"})
+	var b strings.Builder
+	printResults(&b, res)
+	t.Logf("\n%s", b.String())
+	// The bandwidth detector scores a rolling median of fastWindow seconds
+	// (docs/detection.md explains why), so it confirms a spike after
+	// fastWindow/2+1 intervals plus one partial one: beyond the 5 s target.
+	limits := map[string]time.Duration{KindSYNFlood: 2 * time.Second, KindRequestBurst: 5 * time.Second,
+		KindBandwidthSpike: time.Duration(fastWindow/2+3) * time.Second}
+	for _, r := range res {
+		if r.want == "" {
+			continue
+		}
+		if !r.detected {
+			t.Errorf("%s at %v not detected", r.ev.Kind, r.ev.Start)
+			continue
+		}
+		if r.latency > limits[r.want] {
+			t.Errorf("%s detected after %v, want <= %v", r.ev.Kind, r.latency, limits[r.want])
+		}
+		if r.repeats > 0 {
+			t.Errorf("%s: %d targets alerted more than once", r.ev.Kind, r.repeats)
+		}
+	}
+	for _, a := range falses {
+		t.Errorf("false alert: %s", describe(a))
+	}
+	// Every firing event has a resolved event with the same ID.
+	open := map[string]bool{}
+	for _, a := range as {
+		open[a.ID] = a.State == StateFiring
+	}
+	for id, o := range open {
+		if o {
+			t.Errorf("incident %s never resolved", id)
+		}
+	}
+	if n := len(e.ActiveAlerts()); n != 0 {
+		t.Errorf("ActiveAlerts after the replay = %d, want 0", n)
+	}
+	if len(e.DetectorStates()) == 0 {
+		t.Error("no detector states")
+	}
+}
+
+// TestEval is the full evaluation: a learning day, an attack day and a
+// benign day with diurnal traffic, a nightly backup and a flash crowd. Run
+// with: go test ./detect -run TestEval -eval -v
+func TestEval(t *testing.T) {
+	if !*evalFlag {
+		t.Skip("evaluation runs with -eval")
+	}
+	const seed = 11
+	day := 24 * time.Hour
+	d0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	base := synth.Config{Seed: seed, ConnRate: 3, Diurnal: true, Servers: 8, Clients: 5000, MaxResponseBytes: 256 << 10,
+		IPv6Fraction: 0.2}
+	backup := synth.Event{Kind: synth.NightlyBackup, Start: 2 * time.Hour, Duration: 20 * time.Minute, Rate: 400e3, Target: 6}
+	dir := t.TempDir()
+	ecfg := Config{StateDir: dir}
+
+	// Day 0: learning; it also measures the daily means the attacks scale.
+	var sum Features
+	var n float64
+	var dayMax Features // per-second maxima between 09:00 and 18:00
+	learn := base
+	learn.Start, learn.Duration, learn.Events = d0, day, []synth.Event{backup}
+	c0 := ecfg
+	c0.OnInterval = func(f Features) {
+		sum.Add(&f)
+		n++
+		if h := time.Unix(0, f.Start).UTC().Hour(); h >= 9 && h < 18 {
+			dayMax.SYN = max(dayMax.SYN, f.SYN)
+			dayMax.BytesIn = max(dayMax.BytesIn, f.Bytes())
+			dayMax.ClientHellos = max(dayMax.ClientHellos, f.ClientHellos)
+		}
+	}
+	t0 := time.Now()
+	as0, tr0, _ := replay(t, learn, c0, 2)
+	synRate, byteRate, helloRate := float64(sum.SYN)/n, float64(sum.Bytes())/n, float64(sum.ClientHellos)/n
+	t.Logf("day 0 (learning): %d packets in %v; mean %.2f SYN/s, %.0f bytes/s, %.2f hellos/s; daytime max %d SYN/s, %d bytes/s, %d hellos/s; %d alerts",
+		tr0.Packets, time.Since(t0).Round(time.Second), synRate, byteRate, helloRate, dayMax.SYN, dayMax.BytesIn, dayMax.ClientHellos, len(as0))
+
+	// Day 1: attacks (and the backup and a flash crowd).
+	h := time.Hour
+	attacks := base
+	attacks.Start, attacks.Duration = d0.Add(day), day
+	attacks.Events = []synth.Event{
+		{Kind: synth.SYNFlood, Start: 1 * h, Duration: 2 * time.Minute, Rate: 20 * synRate, AnswerFraction: 0.1, Target: 0},
+		backup,
+		{Kind: synth.SYNFlood, Start: 3*h + 30*time.Minute, Duration: 3 * time.Minute, Rate: 3 * synRate, AnswerFraction: 0.1, Target: 1},
+		{Kind: synth.RequestBurst, Start: 4 * h, Duration: 2 * time.Minute, Rate: 8, Target: 2},
+		{Kind: synth.SYNFlood, Start: 6 * h, Duration: 3 * time.Minute, Rate: 3 * synRate, AnswerFraction: 0.1, Target: 2},
+		{Kind: synth.BotnetFlood, Start: 8 * h, Duration: 3 * time.Minute, Rate: 5 * synRate, Sources: 300, CompleteFraction: 0.4, Target: 3},
+		{Kind: synth.BandwidthSpike, Start: 10 * h, Duration: 90 * time.Second, Rate: 8 * byteRate, Target: 4},
+		{Kind: synth.BandwidthSpike, Start: 12 * h, Duration: 10 * time.Minute, Rate: 1 * byteRate, Sources: 4, Target: 5},
+		{Kind: synth.FlashCrowd, Start: 14 * h, Duration: 15 * time.Minute, Rate: 5 * base.ConnRate, Target: 0},
+		{Kind: synth.RequestBurst, Start: 16 * h, Duration: 2 * time.Minute, Rate: 40, Target: 1},
+		{Kind: synth.RequestBurst, Start: 18 * h, Duration: 3 * time.Minute, Rate: 3 * helloRate, Target: -1},
+	}
+	labels := []string{"spoofed SYN flood 20x", "nightly backup", "night: SYN flood 3x", "night: client burst 8/s",
+		"SYN flood 3x", "botnet flood (40% complete)", "bandwidth 8x, 90 s", "bandwidth 2x, 10 min", "flash crowd 5x",
+		"client 40 hellos/s", "global new conns 4x"}
+	t1 := time.Now()
+	as1, tr1, e1 := replay(t, attacks, ecfg, 2)
+	t.Logf("day 1 (attacks): %d packets in %v", tr1.Packets, time.Since(t1).Round(time.Second))
+	_ = e1
+
+	// Day 2: benign, with the backup and a flash crowd.
+	benign := base
+	benign.Start, benign.Duration = d0.Add(2*day), day
+	benign.Events = []synth.Event{backup, {Kind: synth.FlashCrowd, Start: 11 * h, Duration: 20 * time.Minute, Rate: 5 * base.ConnRate, Target: 1}}
+	t2 := time.Now()
+	as2, tr2, _ := replay(t, benign, ecfg, 2)
+	t.Logf("day 2 (benign): %d packets in %v", tr2.Packets, time.Since(t2).Round(time.Second))
+
+	res1, false1 := score(as1, tr1.Events, labels)
+	res2, false2 := score(as2, tr2.Events, []string{"benign day: backup", "benign day: flash crowd 5x"})
+	var b strings.Builder
+	printResults(&b, append(res1, res2...))
+	fmt.Fprintf(&b, "\nfalse alerts: attack day %d, benign day %d (%.1f per simulated day)\n", len(false1), len(false2),
+		float64(len(false1)+len(false2))/2)
+	for _, a := range append(false1, false2...) {
+		fmt.Fprintf(&b, "  false: %s\n", describe(a))
+	}
+	// Would a static threshold at the daytime maximum have caught it?
+	fmt.Fprintf(&b, "\nstatic thresholds at day 0's daytime maxima: %d SYN/s, %d bytes/s, %d hellos/s\n", dayMax.SYN, dayMax.BytesIn, dayMax.ClientHellos)
+	os.Stdout.WriteString(b.String())
+	for _, r := range res1 {
+		if r.want != "" && !r.detected {
+			t.Errorf("%s (%s) not detected", r.label, r.ev.Kind)
+		}
+	}
+}

@@ -1,0 +1,293 @@
+package detect
+
+import (
+	"math/bits"
+	"net/netip"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/monitor443/monitor443/detect/sketch"
+)
+
+// Flow.User bits used by the keyed features (tls.go uses bits 0-34): bit
+// 39 says the server was looked up, bits 40-63 hold its slot + 1.
+const (
+	userSrvLooked uint64 = 1 << 39
+	userSrvShift         = 40
+)
+
+// Sketch shapes. Workers' sketches of one shape merge exactly.
+const (
+	hllPrecision       = 12 // 4 KiB, 1.6 % error: unique sources
+	serverHLLPrecision = 9  // 512 B, 4.6 % error: unique SYN sources per server
+	helloCMWidth       = 1024
+	helloCMDepth       = 4
+)
+
+// minRankedPayload is the smallest segment payload counted in the
+// per-client byte ranking.
+const minRankedPayload = 512
+
+// sniKey is an SNI held inline so offering it allocates nothing; longer
+// names are truncated.
+type sniKey struct {
+	n uint8
+	b [63]byte
+}
+
+func makeSNIKey(s []byte) sniKey {
+	var k sniKey
+	k.n = uint8(copy(k.b[:], s))
+	return k
+}
+
+func (k sniKey) String() string { return string(k.b[:k.n]) }
+
+// serverCounts are one tracked server's counters for the open interval.
+type serverCounts struct {
+	f      Features
+	ttl    [4]uint64 // set of TTLs of client SYNs
+	synSrc *sketch.HyperLogLog
+}
+
+// prefixCounts are a watched prefix's counters for the open interval.
+type prefixCounts struct {
+	syn, hellos uint64
+}
+
+// keyed holds one worker's keyed features: exact per-server and
+// per-watched-prefix counters and the sketches for clients, SNIs and
+// source prefixes. Owned by the worker; not safe for concurrent use.
+type keyed struct {
+	maxServers int
+	srvIdx     map[netip.AddrPort]int32
+	srvAddr    []netip.AddrPort
+	srv        []serverCounts
+
+	watch []netip.Prefix
+	pfx   []prefixCounts
+
+	clientHello *sketch.SpaceSaving[netip.Addr]
+	helloCM     *sketch.CountMin
+	clientBytes *sketch.SpaceSaving[netip.Addr]
+	clientSYN   *sketch.SpaceSaving[netip.Addr]
+	sni         *sketch.SpaceSaving[sniKey]
+	pfxSYN      *sketch.SpaceSaving[netip.Prefix]
+	sources     *sketch.HyperLogLog
+	synSources  *sketch.HyperLogLog
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic("detect: " + err.Error()) // sizes are validated constants
+	}
+	return v
+}
+
+func newKeyed(c DetectionConfig) *keyed {
+	k := &keyed{
+		maxServers:  c.MaxServers + len(c.WatchServers),
+		srvIdx:      map[netip.AddrPort]int32{},
+		watch:       c.WatchPrefixes,
+		pfx:         make([]prefixCounts, len(c.WatchPrefixes)),
+		clientHello: must(sketch.NewSpaceSaving[netip.Addr](c.TopClients)),
+		helloCM:     must(sketch.NewCountMin(helloCMWidth, helloCMDepth)),
+		clientBytes: must(sketch.NewSpaceSaving[netip.Addr](c.TopClients)),
+		clientSYN:   must(sketch.NewSpaceSaving[netip.Addr](c.TopClients)),
+		sni:         must(sketch.NewSpaceSaving[sniKey](c.TopSNIs)),
+		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
+		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
+		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
+	}
+	for _, s := range c.WatchServers {
+		k.admit(s)
+	}
+	return k
+}
+
+// admit gives server a slot, or returns -1 when the table is full.
+func (k *keyed) admit(s netip.AddrPort) int32 {
+	if i, ok := k.srvIdx[s]; ok {
+		return i
+	}
+	if len(k.srv) >= k.maxServers {
+		return -1
+	}
+	i := int32(len(k.srv))
+	k.srvIdx[s] = i
+	k.srvAddr = append(k.srvAddr, s)
+	k.srv = append(k.srv, serverCounts{synSrc: must(sketch.NewHyperLogLog(serverHLLPrecision))})
+	return i
+}
+
+// server returns the counters of the packet's server, or nil when it is not
+// tracked. The slot is cached in the flow's User word; a server is admitted
+// the first time it sends a packet.
+func (k *keyed) server(fl *flow.Flow, p *capture.Packet, toServer bool) *serverCounts {
+	if fl == nil {
+		s := netip.AddrPortFrom(p.Dst, p.DstPort)
+		if !toServer {
+			s = netip.AddrPortFrom(p.Src, p.SrcPort)
+		}
+		if i, ok := k.srvIdx[s]; ok {
+			return &k.srv[i]
+		}
+		return nil
+	}
+	if fl.User&userSrvLooked != 0 {
+		if i := fl.User >> userSrvShift; i != 0 {
+			return &k.srv[i-1]
+		}
+		if toServer || len(k.srv) >= k.maxServers {
+			return nil
+		}
+	}
+	s := fl.Server()
+	i, ok := k.srvIdx[s]
+	if !ok && !toServer {
+		i = k.admit(s)
+		ok = i >= 0
+	}
+	fl.User |= userSrvLooked
+	if !ok {
+		return nil
+	}
+	fl.User = fl.User&(1<<userSrvShift-1) | uint64(i+1)<<userSrvShift
+	return &k.srv[i]
+}
+
+// clientPrefix returns the /24 (IPv4) or /64 (IPv6) holding a.
+func clientPrefix(a netip.Addr) netip.Prefix {
+	bitsN := 64
+	if a.Is4() || a.Is4In6() {
+		a = a.Unmap()
+		bitsN = 24
+	}
+	p, _ := a.Prefix(bitsN)
+	return p
+}
+
+// packet accounts the keyed features of one packet; syn says it is a
+// client's SYN (without ACK).
+func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool, sc *serverCounts) {
+	// Only large segments rank clients by bytes: they carry nearly all of
+	// a transfer's bytes, and skipping ACKs and small records halves the
+	// per-packet cost.
+	if p.PayloadLen >= minRankedPayload {
+		k.clientBytes.Offer(client, uint64(p.IPLen))
+	}
+	if !toServer || !syn {
+		return
+	}
+	h := sketch.HashAddr(client)
+	k.sources.Add(h)
+	k.synSources.Add(h)
+	k.clientSYN.Offer(client, 1)
+	k.pfxSYN.Offer(clientPrefix(client), 1)
+	if sc != nil {
+		sc.synSrc.Add(h)
+		sc.ttl[p.TTL>>6] |= 1 << (p.TTL & 63)
+	}
+	for i, w := range k.watch {
+		if w.Contains(client) {
+			k.pfx[i].syn++
+		}
+	}
+}
+
+// hello accounts one parsed ClientHello; sni aliases the analyzer's parsed
+// hello and is only read here.
+func (k *keyed) hello(client netip.Addr, sni []byte) {
+	h := sketch.HashAddr(client)
+	k.sources.Add(h)
+	k.clientHello.Offer(client, 1)
+	k.helloCM.Add(h, 1)
+	if len(sni) > 0 {
+		k.sni.Offer(makeSNIKey(sni), 1)
+	}
+	for i, w := range k.watch {
+		if w.Contains(client) {
+			k.pfx[i].hellos++
+		}
+	}
+}
+
+// keyedSnap is one worker's keyed features for one closed interval. It
+// holds values only and shares nothing with the worker.
+type keyedSnap struct {
+	servers     []serverSnap
+	prefixes    []prefixCounts // by index of DetectionConfig.WatchPrefixes
+	clientHello []sketch.Entry[netip.Addr]
+	helloCM     *sketch.CountMin
+	clientBytes []sketch.Entry[netip.Addr]
+	clientSYN   []sketch.Entry[netip.Addr]
+	sni         []sketch.Entry[string]
+	pfxSYN      []sketch.Entry[netip.Prefix]
+	sources     *sketch.HyperLogLog
+	synSources  *sketch.HyperLogLog
+}
+
+type serverSnap struct {
+	addr   netip.AddrPort
+	f      Features
+	ttl    [4]uint64
+	synSrc *sketch.HyperLogLog
+}
+
+func cloneHLL(h *sketch.HyperLogLog) *sketch.HyperLogLog {
+	c := must(sketch.NewHyperLogLog(h.Precision()))
+	_ = c.Merge(h) // same shape
+	return c
+}
+
+// snapshot copies the interval's keyed features out and resets them. It
+// allocates (once per interval).
+func (k *keyed) snapshot() *keyedSnap {
+	s := &keyedSnap{
+		prefixes:    append([]prefixCounts(nil), k.pfx...),
+		clientHello: k.clientHello.Top(nil),
+		clientBytes: k.clientBytes.Top(nil),
+		clientSYN:   k.clientSYN.Top(nil),
+		pfxSYN:      k.pfxSYN.Top(nil),
+		sources:     cloneHLL(k.sources),
+		synSources:  cloneHLL(k.synSources),
+	}
+	if k.helloCM.Total() > 0 {
+		s.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))
+		_ = s.helloCM.Merge(k.helloCM)
+	}
+	for _, e := range k.sni.Top(nil) {
+		s.sni = append(s.sni, sketch.Entry[string]{Key: e.Key.String(), Count: e.Count, Err: e.Err})
+	}
+	for i := range k.srv {
+		c := &k.srv[i]
+		if c.f == (Features{}) {
+			continue
+		}
+		ss := serverSnap{addr: k.srvAddr[i], f: c.f, ttl: c.ttl}
+		if c.f.SYN > 0 {
+			ss.synSrc = cloneHLL(c.synSrc)
+			c.synSrc.Reset()
+		}
+		s.servers = append(s.servers, ss)
+		c.f, c.ttl = Features{}, [4]uint64{}
+	}
+	clear(k.pfx)
+	k.clientHello.Reset()
+	k.helloCM.Reset()
+	k.clientBytes.Reset()
+	k.clientSYN.Reset()
+	k.sni.Reset()
+	k.pfxSYN.Reset()
+	k.sources.Reset()
+	k.synSources.Reset()
+	return s
+}
+
+func ttlCount(t [4]uint64) int {
+	n := 0
+	for _, w := range t {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}

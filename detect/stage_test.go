@@ -1,0 +1,176 @@
+package detect
+
+import (
+	"fmt"
+	"github.com/monitor443/monitor443/capture"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+const sec = int64(time.Second)
+
+func newTestStage(c DetectionConfig) (*stage, *[]Anomaly) {
+	var out []Anomaly
+	c.NoSeasonal = true
+	st := newStage(c.withDefaults(), time.Second, slog.New(slog.DiscardHandler), func(a Anomaly) { out = append(out, a) })
+	return st, &out
+}
+
+// TestSYNFloodHandComputed follows the CUSUM by hand. Ten learning
+// intervals of 4 SYN/s, all answered, give mean 4 and variance 0, so σ is
+// the floor 1 (FloorFraction 0.1·4 = 0.4 is smaller). Each of the three
+// flood intervals (40 SYN, 4 answered) adds (40-4)/1 - 0.5 to both sums,
+// which cap at Cap·H = 10, so both alarm from the first flood interval and
+// 2-of-3 fires at the end of the second (t0+12 s). Afterwards the sums
+// stay above H = 5 for nine more intervals (each quiet one takes 0.5 off),
+// but 4 SYN/s against an expected 4 is below MinVolume (10), so the
+// verdict is guarded and the condition ends with the flood: the 2-of-3
+// filter holds through interval 13 (last firing at its end, t0+14 s), and
+// the 5 s quiet period resolves at the end of interval 18.
+func TestSYNFloodHandComputed(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: 3 * time.Second,
+		SYNFlood: DetectorConfig{K: 2, N: 3, Quiet: 5 * time.Second}})
+	t0 := int64(1_700_000_000) * sec
+	resolvedAt := -1
+	for i := range 40 {
+		f := Features{SYN: 4, Handshakes: 4, ClientHellos: 4}
+		if i >= 10 && i < 13 {
+			f.SYN = 40
+		}
+		n := len(*out)
+		st.interval(t0+int64(i)*sec, &f, newMerged(0))
+		for _, a := range (*out)[n:] {
+			if a.State == StateResolved {
+				resolvedAt = i
+			}
+		}
+	}
+	if len(*out) != 2 {
+		for _, a := range *out {
+			t.Logf("%+v", a)
+		}
+		t.Fatalf("got %d events, want firing and resolved", len(*out))
+	}
+	f, r := (*out)[0], (*out)[1]
+	want := func(name string, got, want time.Time) {
+		if !got.Equal(want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if f.Kind != KindSYNFlood || f.State != StateFiring || f.Scope != ScopeGlobal || r.ID != f.ID {
+		t.Errorf("events = %+v / %+v", f, r)
+	}
+	want("start", f.Start, time.Unix(0, t0+10*sec).UTC())
+	want("detected", *f.Detected, time.Unix(0, t0+12*sec).UTC())
+	want("end", *r.End, time.Unix(0, t0+14*sec).UTC())
+	if resolvedAt != 18 {
+		t.Errorf("resolved at interval %d, want 18", resolvedAt)
+	}
+	if f.Value != 40 || f.Baseline != 4 || f.Score != 2 {
+		t.Errorf("value %v baseline %v score %v, want 40, 4, 2", f.Value, f.Baseline, f.Score)
+	}
+	// Alarm threshold shown in the alert: μ + (K+H)·σ = 4 + 5.5·1.
+	if f.Upper != 9.5 {
+		t.Errorf("upper = %v, want 9.5", f.Upper)
+	}
+}
+
+// TestStaticThreshold checks that a static threshold alerts during
+// learning, after k of n intervals.
+func TestStaticThreshold(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{RequestBurst: DetectorConfig{Static: map[string]float64{ScopeGlobal: 20}}})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 3 {
+		m := newMerged(0)
+		m.clientHello[netip.MustParseAddr("192.0.2.1")] = 25
+		st.interval(t0+int64(i)*sec, &Features{ClientHellos: 25}, m)
+		if i < 2 && len(*out) != 0 {
+			t.Fatalf("fired after %d intervals, want 3 (3 of 5)", i+1)
+		}
+	}
+	if len(*out) != 1 || (*out)[0].Kind != KindRequestBurst || (*out)[0].Detail == "" {
+		t.Fatalf("events = %+v, want one request_burst with a detail", *out)
+	}
+}
+
+// TestFlashCrowd feeds the same global rise of ClientHellos twice: spread
+// over many one-hello clients (a flash crowd) it must stay quiet;
+// concentrated on one client it must fire, at global and client scope.
+func TestFlashCrowd(t *testing.T) {
+	t.Parallel()
+	for _, crowd := range []bool{true, false} {
+		t.Run(fmt.Sprint("crowd=", crowd), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: 10 * time.Second})
+			t0 := int64(1_700_000_000) * sec
+			for i := range 40 {
+				m := newMerged(0)
+				n := uint64(4)
+				if i >= 30 {
+					n = 40
+				}
+				for c := range uint64(4) {
+					m.clientHello[netip.AddrFrom4([4]byte{192, 0, 2, byte(c)})] = 1
+				}
+				if n > 4 {
+					if crowd {
+						for c := range n - 4 {
+							m.clientHello[netip.AddrFrom4([4]byte{198, 51, 100, byte(c)})] = 1
+						}
+					} else {
+						m.clientHello[netip.MustParseAddr("203.0.113.7")] = n - 4
+					}
+				}
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: n}, m)
+			}
+			scopes := map[string]bool{}
+			for _, a := range *out {
+				scopes[a.Scope] = true
+			}
+			if crowd && len(*out) != 0 {
+				t.Errorf("flash crowd alerted: %+v", *out)
+			}
+			if !crowd && (!scopes[ScopeGlobal] || !scopes[ScopeClient]) {
+				t.Errorf("burst alerted at scopes %v, want global and client", scopes)
+			}
+		})
+	}
+}
+
+// BenchmarkInterval measures the aggregator's per-interval work: merging
+// two workers' snapshots and running every detector, with 8 servers and
+// a few hundred clients per interval.
+func BenchmarkInterval(b *testing.B) {
+	c := DetectionConfig{}.withDefaults()
+	mk := func(w int) *keyedSnap {
+		k := newKeyed(c)
+		for i := range 300 {
+			cl := netip.AddrFrom4([4]byte{10, byte(w), byte(i >> 8), byte(i)})
+			srv := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i % 8)}), 443)
+			k.admit(srv)
+			sc := &k.srv[k.srvIdx[srv]]
+			sc.f.SYN++
+			sc.f.BytesOut += 5000
+			p := capture.Packet{PayloadLen: 100, IPLen: 1500, TTL: 64}
+			k.packet(&p, cl, true, true, sc)
+			k.hello(cl, []byte("www.example"))
+		}
+		return k.snapshot()
+	}
+	s0, s1 := mk(0), mk(1)
+	st, _ := newTestStage(DetectionConfig{})
+	t0 := int64(1_700_000_000) * sec
+	i := int64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newMerged(0)
+		m.add(s0)
+		m.add(s1)
+		st.interval(t0+i*sec, &Features{SYN: 600, Handshakes: 600, ClientHellos: 600, BytesOut: 3e6}, m)
+		i++
+	}
+}
