@@ -142,6 +142,14 @@ func TLS() *sdk.Board {
 		target{expr: "sum by (kind) (" + rate("monitor443_tls_non_tls_connections_total") + ")", legend: "{{kind}}"}))
 	bd.barGauge("Top SNIs", "Connections per SNI over the time range. Empty unless tls.top_sni is enabled; names beyond the configured cap count as \"other\".", "short", 12,
 		target{expr: "topk(15, sum by (sni) (increase(" + sel("monitor443_tls_top_sni_connections_total") + "[$__range])))", legend: "{{sni}}"})
+
+	bd.row("QUIC (UDP/443)")
+	bd.timeseries("QUIC connections and Initials", "New QUIC connections and decrypted client Initial packets per second.", "pps", 12,
+		target{expr: "sum(" + rate("monitor443_quic_connections_total") + ")", legend: "connections"},
+		target{expr: "sum(" + rate("monitor443_quic_initials_total") + ")", legend: "initials"})
+	bd.timeseries("QUIC without answer", "QUIC connections whose Initials got no server packet, and client long-header packets that did not decrypt, per second: a rise is an Initial flood or a blackholed server.", "pps", 12,
+		target{expr: "sum(" + rate("monitor443_quic_unanswered_total") + ")", legend: "unanswered"},
+		target{expr: "sum(" + rate("monitor443_quic_undecryptable_total") + ")", legend: "undecryptable"})
 	return bd.board
 }
 

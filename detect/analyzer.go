@@ -38,6 +38,7 @@ type analyzer struct {
 
 	table *flow.Table
 	tls   *tlsAnalyzer
+	quic  *quicAnalyzer
 	keys  *keyed // nil when the detectors are off
 
 	start int64 // current interval start; 0 before the first packet
@@ -78,6 +79,19 @@ func (a *analyzer) observe(p *capture.Packet) {
 		}
 		syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
 		a.keys.packet(p, client, toServer, syn, sc)
+	}
+	if p.Proto == capture.ProtoUDP {
+		if fl != nil && a.quic != nil {
+			before := f.ClientHellos
+			a.quic.observe(fl, p, f)
+			if f.ClientHellos != before && a.keys != nil {
+				a.keys.hello(client, a.tls.ch.SNI)
+				if sc != nil {
+					sc.f.ClientHellos++
+				}
+			}
+		}
+		return
 	}
 	if p.Proto != capture.ProtoTCP {
 		return

@@ -30,6 +30,7 @@ func (s Severity) String() string {
 // hygiene checks of TLS handshakes use the others.
 const (
 	KindSYNFlood       = "syn_flood"
+	KindQUICFlood      = "quic_flood"
 	KindBandwidthSpike = "bandwidth_spike"
 	KindRequestBurst   = "request_burst"
 	KindDeprecatedTLS  = "deprecated_tls"
@@ -40,7 +41,7 @@ const (
 )
 
 // AllKinds lists every anomaly kind, for label values.
-var AllKinds = [...]string{KindSYNFlood, KindBandwidthSpike, KindRequestBurst, KindDeprecatedTLS,
+var AllKinds = [...]string{KindSYNFlood, KindQUICFlood, KindBandwidthSpike, KindRequestBurst, KindDeprecatedTLS,
 	KindWeakCipher, KindBadCertificate, KindNonTLS, KindBlocklisted}
 
 // State is an anomaly's lifecycle state.

@@ -166,8 +166,10 @@ func (s *stage) marshal() map[string][]byte {
 			if d, err := tr.syn.MarshalBinary(); err == nil {
 				out[key+"|syn"] = d
 			}
-			if d, err := tr.unan.MarshalBinary(); err == nil {
-				out[key+"|unanswered"] = d
+			if tr.unan != nil {
+				if d, err := tr.unan.MarshalBinary(); err == nil {
+					out[key+"|unanswered"] = d
+				}
 			}
 		}
 	}

@@ -45,8 +45,10 @@ type DetectionConfig struct {
 	// moderate but long increases (default 1m; negative disables).
 	Slow time.Duration
 
-	// BandwidthSpike, RequestBurst and SYNFlood tune each detector.
-	BandwidthSpike, RequestBurst, SYNFlood DetectorConfig
+	// BandwidthSpike, RequestBurst, SYNFlood and QUICFlood tune each
+	// detector. quic_flood watches the rate of client Initial packets on
+	// monitored UDP ports (global scope) with the same CUSUM as syn_flood.
+	BandwidthSpike, RequestBurst, SYNFlood, QUICFlood DetectorConfig
 
 	// FlashCrowdShare: a global or per-server request burst or bandwidth
 	// spike alerts only when the heaviest client of the interval accounts
@@ -98,7 +100,7 @@ const (
 var AllScopes = [...]string{ScopeGlobal, ScopeServer, ScopeClient, ScopeSNI, ScopePrefix}
 
 // Detectors lists the statistical detector IDs, for label values.
-var Detectors = [...]string{KindBandwidthSpike, KindRequestBurst, KindSYNFlood}
+var Detectors = [...]string{KindBandwidthSpike, KindRequestBurst, KindSYNFlood, KindQUICFlood}
 
 func (d DetectorConfig) withDefaults(k, n int, minVol float64) DetectorConfig {
 	if d.K == 0 {
@@ -144,6 +146,7 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 	c.BandwidthSpike = c.BandwidthSpike.withDefaults(3, 5, 128<<10)
 	c.RequestBurst = c.RequestBurst.withDefaults(3, 5, 5)
 	c.SYNFlood = c.SYNFlood.withDefaults(2, 3, 10)
+	c.QUICFlood = c.QUICFlood.withDefaults(2, 3, 10)
 	if c.FlashCrowdShare == 0 {
 		c.FlashCrowdShare = 0.5
 	}
@@ -164,7 +167,7 @@ func (c DetectionConfig) Validate() error {
 	for _, d := range []struct {
 		name string
 		c    DetectorConfig
-	}{{KindBandwidthSpike, c.BandwidthSpike}, {KindRequestBurst, c.RequestBurst}, {KindSYNFlood, c.SYNFlood}} {
+	}{{KindBandwidthSpike, c.BandwidthSpike}, {KindRequestBurst, c.RequestBurst}, {KindSYNFlood, c.SYNFlood}, {KindQUICFlood, c.QUICFlood}} {
 		if d.c.K < 1 || d.c.N > 64 || d.c.K > d.c.N {
 			errs = append(errs, fmt.Errorf("detection.%s: need 1 <= k <= n <= 64, got k=%d n=%d", d.name, d.c.K, d.c.N))
 		}

@@ -228,7 +228,14 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 		}
 		an.tls = newTLSAnalyzer(e.cfg.MaxTLSConns, &c.TLS, emit, hf, e.cfg.Blocklist)
 		fc := e.cfg.Flow
-		fc.OnEnd = an.tls.flowEnded
+		an.quic = newQUICAnalyzer(e.cfg.MaxTLSConns, an.tls, &c.QUIC)
+		fc.OnEnd = func(f *flow.Flow, r flow.EndReason) {
+			if f.Proto() == capture.ProtoUDP {
+				an.quic.flowEnded(f, r)
+				return
+			}
+			an.tls.flowEnded(f, r)
+		}
 		an.table = flow.NewTable(fc)
 		analyzers[i] = an
 		w := &worker{id: i, src: src, c: c, stop: &stop, dec: capture.NewDecoder(e.cfg.Decoder), an: an}

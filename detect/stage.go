@@ -156,6 +156,8 @@ func (s *stage) detCfg(det string) DetectorConfig {
 		return s.cfg.BandwidthSpike
 	case KindRequestBurst:
 		return s.cfg.RequestBurst
+	case KindQUICFlood:
+		return s.cfg.QUICFlood
 	}
 	return s.cfg.SYNFlood
 }
@@ -198,6 +200,10 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 	key := det + "|" + scope + "|" + target
 	g := s.guard(det)
 	switch det {
+	case KindQUICFlood:
+		cc := baseline.CUSUMConfig{Warmup: s.warmup(), Guard: baseline.Guard{Floor: 1, FloorFraction: 0.1, MinVolume: c.MinVolume}}
+		t.syn = must(baseline.NewCUSUM(cc))
+		s.restoreInto(key+"|syn", t.syn)
 	case KindSYNFlood:
 		cc := baseline.CUSUMConfig{Warmup: s.warmup(), Guard: baseline.Guard{Floor: 1, FloorFraction: 0.1, MinVolume: c.MinVolume}}
 		t.syn = must(baseline.NewCUSUM(cc))
@@ -279,7 +285,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 	// Global and per-server scopes.
 	scoped := func(scope, target string, ff *Features, srv *serverSnap) {
 		for _, det := range Detectors {
-			if s.detCfg(det).Disabled {
+			if s.detCfg(det).Disabled || (det == KindQUICFlood && scope != ScopeGlobal) {
 				continue
 			}
 			var tr *track
@@ -365,6 +371,23 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 	c := s.detCfg(tr.det)
 	static := c.Static[tr.scope]
 	switch tr.det {
+	case KindQUICFlood:
+		v := s.rate(f.QUICInitials)
+		var vd baseline.Verdict
+		if learn {
+			vd = tr.syn.Observe(start, v)
+		} else {
+			vd = tr.syn.Check(start, v)
+		}
+		cc := tr.syn.Config()
+		sigma := max(tr.syn.StdDev(), cc.Floor, cc.FloorFraction*math.Abs(vd.Expected))
+		vd.Lower, vd.Upper = vd.Expected, vd.Expected+(cc.K+cc.H)*sigma
+		tr.last = vd
+		cond, why := vd.High(), ""
+		if static > 0 && v >= static {
+			cond, why = true, "above the static threshold "+fmtRate(static)
+		}
+		return verdict{vd: vd, cond: cond, why: why}
 	case KindSYNFlood:
 		syn := s.rate(f.SYN)
 		unan := s.rate(f.SYN - min(f.SYN, f.Handshakes))
@@ -582,6 +605,8 @@ func unitOf(det, scope string) string {
 		return "bytes/s"
 	case KindSYNFlood:
 		return "syn/s"
+	case KindQUICFlood:
+		return "initials/s"
 	}
 	if scope == ScopePrefix {
 		return "syn/s"

@@ -174,3 +174,52 @@ func BenchmarkInterval(b *testing.B) {
 		i++
 	}
 }
+
+// TestQUICFlood: a steady Initial rate learns a baseline; a tenfold jump
+// fires one quic_flood incident within 2 intervals, which resolves after the
+// quiet period once the rate falls back.
+func TestQUICFlood(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: 60 * time.Second, QUICFlood: DetectorConfig{Quiet: 10 * time.Second}})
+	t0 := int64(1_700_000_000) * sec
+	i := 0
+	step := func(initials uint64) {
+		st.interval(t0+int64(i)*sec, &Features{QUICInitials: initials, QUICConns: initials / 2}, newMerged(0))
+		i++
+	}
+	for range 120 {
+		step(uint64(20 + i%5)) // 20 to 24 per second
+	}
+	if len(*out) != 0 {
+		t.Fatalf("alerts on steady traffic: %+v", *out)
+	}
+	onset := i
+	for range 10 {
+		step(250)
+	}
+	var fired *Anomaly
+	for j := range *out {
+		if (*out)[j].Kind == KindQUICFlood && (*out)[j].State == StateFiring {
+			fired = &(*out)[j]
+			break
+		}
+	}
+	if fired == nil {
+		t.Fatalf("no quic_flood firing; events %+v", *out)
+	}
+	if lat := fired.Detected.Sub(time.Unix(0, t0+int64(onset)*sec)); lat > 2*time.Second {
+		t.Errorf("detected %v after onset, want within 2s", lat)
+	}
+	if fired.Unit != "initials/s" || fired.Value < 200 || fired.Baseline > 30 {
+		t.Errorf("anomaly = value %v baseline %v unit %q", fired.Value, fired.Baseline, fired.Unit)
+	}
+	// The CUSUM sum, capped at twice its threshold, drains in about 20
+	// intervals; then the 10 s quiet period runs.
+	for range 60 {
+		step(22)
+	}
+	last := (*out)[len(*out)-1]
+	if last.Kind != KindQUICFlood || last.State != StateResolved {
+		t.Errorf("last event = %s %s, want quic_flood resolved", last.Kind, last.State)
+	}
+}

@@ -20,6 +20,8 @@ type Counters struct {
 	EventsDropped atomic.Uint64
 	// TLS holds the TLS handshake counters.
 	TLS TLSCounters
+	// QUIC holds the QUIC Initial counters.
+	QUIC QUICCounters
 	// LastPacket is the packet time (Unix ns) of the newest frame seen.
 	LastPacket atomic.Int64
 }

@@ -47,10 +47,10 @@ func readTshark(t *testing.T, path string) map[string]tsharkRow {
 	sc.Scan()
 	for sc.Scan() {
 		c := strings.Split(sc.Text(), "\t")
-		if len(c) < 12 || c[1] != "tcp" {
+		if len(c) < 12 {
 			continue
 		}
-		k := fmt.Sprintf("%s:%s>%s:%s", c[2], c[4], c[3], c[5])
+		k := fmt.Sprintf("%s %s:%s>%s:%s", c[1], c[2], c[4], c[3], c[5])
 		if _, dup := out[k]; !dup { // the first hello of a connection
 			out[k] = tsharkRow{sni: c[6], ja3full: c[10], ja3: c[11]}
 		}
@@ -71,17 +71,18 @@ func readRustJA4(t *testing.T, path string) map[string]string {
 	out := map[string]string{}
 	for _, r := range recs {
 		ja4, _ := r["ja4"].(string)
-		if r["transport"] != "tcp" || ja4 == "" {
+		if ja4 == "" {
 			continue
 		}
-		out[fmt.Sprintf("%v:%v>%v:%v", r["src"], r["src_port"], r["dst"], r["dst_port"])] = ja4
+		out[fmt.Sprintf("%v %v:%v>%v:%v", r["transport"], r["src"], r["src_port"], r["dst"], r["dst_port"])] = ja4
 	}
 	return out
 }
 
 // TestTLSConformance replays every shared capture through the whole
 // pipeline and compares each connection's --output.tls record with
-// tshark's SNI and JA3 and FoxIO's reference JA4.
+// tshark's SNI and JA3 and FoxIO's reference JA4, for TLS over TCP and
+// for QUIC Initials.
 func TestTLSConformance(t *testing.T) {
 	if _, err := os.Stat(sharedTestdata); err != nil {
 		t.Skipf("shared testdata not found: %v", err)
@@ -121,7 +122,11 @@ func TestTLSConformance(t *testing.T) {
 				} else if err != nil {
 					t.Fatal(err)
 				}
-				got[fmt.Sprintf("%s:%d>%s:%d", r.SrcIP, r.SrcPort, r.DstIP, r.DstPort)] = r
+				tr := "tcp"
+				if r.Transport == "quic" {
+					tr = "udp"
+				}
+				got[fmt.Sprintf("%s %s:%d>%s:%d", tr, r.SrcIP, r.SrcPort, r.DstIP, r.DstPort)] = r
 			}
 			f.Close()
 			if reason, ok := knownMissing[rel]; ok {

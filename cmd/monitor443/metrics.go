@@ -44,6 +44,10 @@ const (
 	metricNonTLS          = "monitor443_tls_non_tls_connections_total"
 	metricTLSParseErrors  = "monitor443_tls_parse_errors_total"
 	metricBuildInfo       = "monitor443_build_info"
+	metricQUICInitials    = "monitor443_quic_initials_total"
+	metricQUICConns       = "monitor443_quic_connections_total"
+	metricQUICUnanswered  = "monitor443_quic_unanswered_total"
+	metricQUICUndecrypt   = "monitor443_quic_undecryptable_total"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -61,6 +65,7 @@ type engineCollector struct {
 	syn, synack, rst, fin, conns, handshakes, retrans    *prometheus.Desc
 	hellos, tlsHandshakes, alpn, ech, tlsAlerts, nonTLS  *prometheus.Desc
 	tlsParseErrors                                       *prometheus.Desc
+	quicInitials, quicConns, quicUnanswered, quicUndecr  *prometheus.Desc
 }
 
 func newEngineCollector(eng *detect.Engine) *engineCollector {
@@ -94,6 +99,10 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 		tlsAlerts:      desc(metricTLSAlerts, "TLS alerts sent in clear by servers, by level.", "level"),
 		nonTLS:         desc(metricNonTLS, "Connections on monitored TCP ports that are not TLS, by protocol.", "kind"),
 		tlsParseErrors: desc(metricTLSParseErrors, "TLS handshakes that could not be parsed."),
+		quicInitials:   desc(metricQUICInitials, "QUIC client Initial packets that decrypted, on monitored UDP ports."),
+		quicConns:      desc(metricQUICConns, "New QUIC connections (first client Initial of a flow)."),
+		quicUnanswered: desc(metricQUICUnanswered, "QUIC connections whose Initials got no server packet before the flow ended."),
+		quicUndecr:     desc(metricQUICUndecrypt, "Long-header client packets on monitored UDP ports that did not decrypt as QUIC Initials."),
 	}
 }
 
@@ -102,7 +111,8 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.frames, c.packets, c.bytes, c.otherPort, c.decodeFailures,
 		c.kernelReceived, c.kernelDrops, c.internalDrops, c.lag, c.run, c.flowActive, c.flowEnded,
 		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
-		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors} {
+		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors,
+		c.quicInitials, c.quicConns, c.quicUnanswered, c.quicUndecr} {
 		ch <- d
 	}
 }
@@ -212,6 +222,17 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.nonTLS, tls.nonTLS[i], k)
 	}
 	counter(c.tlsParseErrors, tls.parseErr)
+	var qi, qc, qu, qd uint64
+	for _, w := range c.eng.Counters() {
+		qi += w.QUIC.Initials.Load()
+		qc += w.QUIC.Connections.Load()
+		qu += w.QUIC.Unanswered.Load()
+		qd += w.QUIC.Undecryptable.Load()
+	}
+	counter(c.quicInitials, qi)
+	counter(c.quicConns, qc)
+	counter(c.quicUnanswered, qu)
+	counter(c.quicUndecr, qd)
 }
 
 // newRegistry returns the registry /metrics serves, with build info and the
