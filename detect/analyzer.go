@@ -65,6 +65,11 @@ func (a *analyzer) observe(p *capture.Packet) {
 		sc = a.keys.server(fl, p, toServer)
 	}
 	count(f, p, ev, toServer)
+	if fl != nil && ev&flow.EventHandshakeComplete != 0 {
+		if rtt, ok := fl.SynRTT(); ok {
+			a.c.RTT.observe(rtt)
+		}
+	}
 	if p.Proto != capture.ProtoTCP {
 		dir := 1
 		if toServer {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -71,6 +72,7 @@ type Engine struct {
 	stats     []capture.StatsSource
 	last      Features
 	total     Features // sum of all released intervals
+	watched   map[netip.AddrPort]*Features
 	running   atomic.Bool
 	incidents *incidents
 
@@ -321,6 +323,21 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 			e.mu.Lock()
 			e.last = *f
 			e.total.Add(f)
+			if p.m != nil {
+				for _, ap := range e.cfg.Detection.WatchServers {
+					if x := p.m.servers[ap]; x != nil {
+						if e.watched == nil {
+							e.watched = map[netip.AddrPort]*Features{}
+						}
+						t := e.watched[ap]
+						if t == nil {
+							t = &Features{}
+							e.watched[ap] = t
+						}
+						t.Add(&x.f)
+					}
+				}
+			}
 			e.mu.Unlock()
 			if e.cfg.OnInterval != nil {
 				e.cfg.OnInterval(*f)
@@ -486,6 +503,23 @@ func (e *Engine) FlowStats() flow.Stats {
 		t.ReassemblyPoolExhausted += s.ReassemblyPoolExhausted
 	}
 	return t
+}
+
+// WatchedTotals returns running totals of the released intervals for each
+// watched server (Config.Detection.WatchServers); servers without traffic
+// yet have zero values.
+func (e *Engine) WatchedTotals() map[netip.AddrPort]Features {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[netip.AddrPort]Features, len(e.cfg.Detection.WatchServers))
+	for _, ap := range e.cfg.Detection.WatchServers {
+		if t := e.watched[ap]; t != nil {
+			out[ap] = *t
+		} else {
+			out[ap] = Features{}
+		}
+	}
+	return out
 }
 
 // ProtoTotals returns running totals of the released intervals per

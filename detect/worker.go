@@ -22,6 +22,9 @@ type Counters struct {
 	TLS TLSCounters
 	// QUIC holds the QUIC Initial counters.
 	QUIC QUICCounters
+	// RTT is the histogram of TCP handshake round trips (SYN to SYN-ACK,
+	// as seen at the tap) of completed handshakes.
+	RTT RTTHistogram
 	// LastPacket is the packet time (Unix ns) of the newest frame seen.
 	LastPacket atomic.Int64
 }

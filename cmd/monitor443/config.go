@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"time"
 
 	"github.com/monitor443/monitor443/alerting"
+	"github.com/monitor443/monitor443/detect"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,10 +43,39 @@ type rawConfig struct {
 		TopSNI         *int    `yaml:"top_sni"`
 	} `yaml:"tls"`
 	Detection *struct {
-		Interval     *string `yaml:"interval"`
-		ResolveAfter *string `yaml:"resolve_after"`
+		Interval        *string `yaml:"interval"`
+		ResolveAfter    *string `yaml:"resolve_after"`
+		Enabled         *bool   `yaml:"enabled"`
+		Learning        *string `yaml:"learning"`
+		Seasonal        *bool   `yaml:"seasonal"`
+		SlowWindow      *string `yaml:"slow_window"`
+		StateDir        *string `yaml:"state_dir"`
+		CheckpointEvery *string `yaml:"checkpoint_every"`
+		Watch           *struct {
+			Servers  []string `yaml:"servers"`
+			Prefixes []string `yaml:"prefixes"`
+		} `yaml:"watch"`
+		MaxServers         *int                    `yaml:"max_servers"`
+		MaxTargets         *int                    `yaml:"max_targets"`
+		TopClients         *int                    `yaml:"top_clients"`
+		TopSNIs            *int                    `yaml:"top_snis"`
+		TopPrefixes        *int                    `yaml:"top_prefixes"`
+		TopContributors    *int                    `yaml:"top_contributors"`
+		FlashCrowdShare    *float64                `yaml:"flash_crowd_share"`
+		SpoofedSourceRatio *float64                `yaml:"spoofed_source_ratio"`
+		Detectors          map[string]*rawDetector `yaml:"detectors"`
 	} `yaml:"detection"`
 	Alerting *alerting.RawConfig `yaml:"alerting"`
+}
+
+// rawDetector tunes one statistical detector.
+type rawDetector struct {
+	Enabled   *bool              `yaml:"enabled"`
+	K         *int               `yaml:"k"`
+	N         *int               `yaml:"n"`
+	Quiet     *string            `yaml:"quiet"`
+	MinVolume *float64           `yaml:"min_volume"`
+	Static    map[string]float64 `yaml:"static"`
 }
 
 // Config is the validated configuration.
@@ -72,6 +103,10 @@ type Config struct {
 	Detection struct {
 		Interval     time.Duration
 		ResolveAfter time.Duration
+		// Stat configures the statistical detectors (zero fields take the
+		// engine's defaults).
+		Stat     detect.DetectionConfig
+		StateDir string
 	}
 	// Alerting is nil when no sink is configured.
 	Alerting *alerting.Config
@@ -231,6 +266,96 @@ func parseConfig(b []byte) (Config, error) {
 	}
 	if rd := raw.Detection; rd != nil {
 		dur("detection.resolve_after", rd.ResolveAfter, time.Second, 24*time.Hour, &c.Detection.ResolveAfter)
+		st := &c.Detection.Stat
+		if rd.Enabled != nil {
+			st.Disabled = !*rd.Enabled
+		}
+		dur("detection.learning", rd.Learning, 0, 7*24*time.Hour, &st.Learning)
+		if rd.Seasonal != nil {
+			st.NoSeasonal = !*rd.Seasonal
+		}
+		dur("detection.slow_window", rd.SlowWindow, 10*time.Second, time.Hour, &st.Slow)
+		dur("detection.checkpoint_every", rd.CheckpointEvery, 10*time.Second, 24*time.Hour, &st.CheckpointEvery)
+		if rd.StateDir != nil {
+			c.Detection.StateDir = *rd.StateDir
+		}
+		if w := rd.Watch; w != nil {
+			for i, s := range w.Servers {
+				ap, err := netip.ParseAddrPort(s)
+				if err != nil {
+					bad(fmt.Sprintf("detection.watch.servers[%d]", i), "want ADDRESS:PORT (IPv6 in brackets), got %q", s)
+					continue
+				}
+				st.WatchServers = append(st.WatchServers, ap)
+			}
+			for i, s := range w.Prefixes {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					bad(fmt.Sprintf("detection.watch.prefixes[%d]", i), "want a CIDR prefix, got %q", s)
+					continue
+				}
+				st.WatchPrefixes = append(st.WatchPrefixes, p.Masked())
+			}
+		}
+		intRange("detection.max_servers", rd.MaxServers, 1, 1<<20, &st.MaxServers)
+		intRange("detection.max_targets", rd.MaxTargets, 1, 1<<20, &st.MaxTargets)
+		intRange("detection.top_clients", rd.TopClients, 1, 1<<16, &st.TopClients)
+		intRange("detection.top_snis", rd.TopSNIs, 1, 1<<16, &st.TopSNIs)
+		intRange("detection.top_prefixes", rd.TopPrefixes, 1, 1<<16, &st.TopPrefixes)
+		intRange("detection.top_contributors", rd.TopContributors, 1, 100, &st.TopContributors)
+		if v := rd.FlashCrowdShare; v != nil {
+			if *v > 1 {
+				bad("detection.flash_crowd_share", "must be <= 1 (negative disables), got %v", *v)
+			}
+			st.FlashCrowdShare = *v
+		}
+		if v := rd.SpoofedSourceRatio; v != nil {
+			if *v <= 0 || *v > 1 {
+				bad("detection.spoofed_source_ratio", "must be in (0, 1], got %v", *v)
+			}
+			st.SpoofedSourceRatio = *v
+		}
+		for name, d := range rd.Detectors {
+			path := "detection.detectors." + name
+			var dc *detect.DetectorConfig
+			switch name {
+			case detect.KindBandwidthSpike:
+				dc = &st.BandwidthSpike
+			case detect.KindRequestBurst:
+				dc = &st.RequestBurst
+			case detect.KindSYNFlood:
+				dc = &st.SYNFlood
+			case detect.KindQUICFlood:
+				dc = &st.QUICFlood
+			default:
+				bad(path, "unknown detector (want bandwidth_spike, request_burst, syn_flood or quic_flood)")
+				continue
+			}
+			if d == nil {
+				continue
+			}
+			if d.Enabled != nil {
+				dc.Disabled = !*d.Enabled
+			}
+			intRange(path+".k", d.K, 1, 64, &dc.K)
+			intRange(path+".n", d.N, 1, 64, &dc.N)
+			dur(path+".quiet", d.Quiet, time.Second, 24*time.Hour, &dc.Quiet)
+			if d.MinVolume != nil {
+				if *d.MinVolume < 0 {
+					bad(path+".min_volume", "must be >= 0, got %v", *d.MinVolume)
+				}
+				dc.MinVolume = *d.MinVolume
+			}
+			for scope, v := range d.Static {
+				if v < 0 {
+					bad(path+".static."+scope, "must be >= 0, got %v", v)
+				}
+			}
+			dc.Static = d.Static
+		}
+		if err := st.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 		if rd.Interval != nil {
 			d, err := time.ParseDuration(*rd.Interval)
 			switch {

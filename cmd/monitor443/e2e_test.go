@@ -92,6 +92,9 @@ func TestE2E(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
+	if keep := os.Getenv("MONITOR443_E2E_ARTIFACTS"); keep != "" {
+		t.Cleanup(func() { e2eKeep(t, dir, keep) })
+	}
 
 	bin := filepath.Join(dir, "monitor443")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
@@ -123,7 +126,7 @@ func TestE2E(t *testing.T) {
 	e2eTemplate(t, "testdata/e2e/monitor443.yml.tmpl", cfgFile, map[string]string{"WebhookURL": hs.URL + "/hook"})
 	if out, err := exec.CommandContext(ctx, bin, "-config.file", cfgFile, "-config.check").CombinedOutput(); err != nil {
 		t.Fatalf("monitor443 rejects the e2e configuration (the detectors need the detection.learning, "+
-			"detection.seasonal, detection.slow and detection.<detector>.{k,n,quiet} keys): %v\n%s", err, out)
+			"detection.seasonal, detection.slow_window and detection.detectors.<detector>.{k,n,quiet} keys): %v\n%s", err, out)
 	}
 
 	// tcpdump and monitor443 on the same link.
@@ -154,7 +157,9 @@ func TestE2E(t *testing.T) {
 	// Phase 2: a SYN flood from spoofed sources, once the baselines are ready.
 	e2eSleepUntil(ctx, learnStart.Add(e2eLearning+8*time.Second))
 	floodStart := time.Now()
-	hping := exec.CommandContext(ctx, "ip", n.exec(n.atk, "hping3", "-S", "-p", "443", "--rand-source",
+	hctx, hcancel := context.WithTimeout(ctx, time.Minute)
+	defer hcancel()
+	hping := exec.CommandContext(hctx, "ip", n.exec(n.atk, "hping3", "-S", "-p", "443", "--rand-source",
 		"-i", e2eFloodGap, "-c", strconv.Itoa(e2eFloodSYNs), e2eServerIP)[1:]...)
 	hping.WaitDelay = 5 * time.Second
 	hout, herr := hping.CombinedOutput() // hping3 exits 1 when nothing answered, as here
@@ -169,7 +174,9 @@ func TestE2E(t *testing.T) {
 	// Phase 3: a bandwidth spike, a large download at a bounded rate.
 	e2eSleepUntil(ctx, floodEnd.Add(4*time.Second))
 	dlStart := time.Now()
-	dl := exec.CommandContext(ctx, "ip", n.exec(n.cli, "curl", "-sk", "--http1.1", "--limit-rate", e2eDownloadRate,
+	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
+	defer dcancel()
+	dl := exec.CommandContext(dctx, "ip", n.exec(n.cli, "curl", "-sk", "--http1.1", "--limit-rate", e2eDownloadRate,
 		"--max-time", "60", "--resolve", "big."+e2eDomain+":443:"+e2eServerIP, "-o", "/dev/null",
 		"-w", "%{size_download} %{local_port}", "https://big."+e2eDomain+"/big.bin")[1:]...)
 	dlOut, err := dl.CombinedOutput()
@@ -187,6 +194,9 @@ func TestE2E(t *testing.T) {
 	hook.wait(ctx, time.Now().Add(75*time.Second), func() bool {
 		return hook.has("syn_flood", "resolved") && hook.has("bandwidth_spike", "resolved")
 	})
+	// Stopping the server ends its SYN-ACK retransmissions to the spoofed
+	// sources: the link is quiet from now on.
+	e2eStop(t, nginx, syscall.SIGTERM)
 	time.Sleep(3 * time.Second) // a few more scrapes
 
 	// Prometheus holds the counters monitor443 exports.
@@ -198,7 +208,6 @@ func TestE2E(t *testing.T) {
 		t.Errorf("monitor443 exit status %d, want 0", code)
 	}
 	e2eStop(t, tcpdump, syscall.SIGINT)
-	e2eStop(t, nginx, syscall.SIGTERM)
 	if b, err := os.ReadFile(mon.log); err == nil {
 		if m := regexp.MustCompile(`(?m)^.*(dropped|drops).*$`).FindAllString(string(b), -1); len(m) > 0 {
 			t.Logf("monitor443 log lines about drops:\n%s", strings.Join(m, "\n"))
@@ -208,6 +217,7 @@ func TestE2E(t *testing.T) {
 		t.Logf("tcpdump: %s", strings.TrimSpace(string(b)))
 	}
 
+	e2eCheckLoss(t, direct, tcpdump.log)
 	recs := e2eReadTLS(t, tlsOut)
 	hellos := e2eTshark(t, ctx, pcap)
 	e2eCheckHellos(t, clients, hellos, recs)
@@ -566,7 +576,13 @@ func e2eRunClients(t *testing.T, ctx context.Context, n *e2eNet, exe string) []e
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Stdin = strings.NewReader("")
 		b, err := cmd.CombinedOutput()
+		// The session block's "Protocol : TLSv1.2", or for TLS 1.3 (no
+		// session block when the server sends no ticket) "New, TLSv1.3,
+		// Cipher is ...".
 		proto := regexp.MustCompile(`Protocol *: *TLSv([0-9.]+)`).FindSubmatch(b)
+		if proto == nil {
+			proto = regexp.MustCompile(`New, TLSv([0-9.]+), Cipher is`).FindSubmatch(b)
+		}
 		got := ""
 		if proto != nil {
 			got = string(proto[1])
@@ -586,7 +602,7 @@ func e2eRunClients(t *testing.T, ctx context.Context, n *e2eNet, exe string) []e
 		out = append(out, e2eClient{name: "openssl " + v.flag, sni: sni, version: v.ver, certSeen: v.ver != "1.3"})
 	}
 	// Go's crypto/tls, from the client namespace: the test binary again.
-	argv := append(n.exec(n.cli, exe, "-test.run=^TestE2EHelperClient$", "-test.v"))
+	argv := n.exec(n.cli, exe, "-test.run=^TestE2EHelperClient$", "-test.v")
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "M443E2E_HELPER=hello", "M443E2E_ADDR="+net.JoinHostPort(e2eServerIP, "443"), "M443E2E_SNI=go."+e2eDomain)
 	b, err := cmd.CombinedOutput()
@@ -845,8 +861,8 @@ func e2eCheckPrometheus(t *testing.T, p *e2eProm, direct map[string]float64, flo
 	}
 	// The last scrape is at most a few seconds old and the link is quiet.
 	for q, series := range map[string]string{
-		`monitor443_tcp_syn_total`:                   "monitor443_tcp_syn_total",
-		`monitor443_tcp_handshakes_completed_total`:  "monitor443_tcp_handshakes_completed_total",
+		`monitor443_tcp_syn_total`:                             "monitor443_tcp_syn_total",
+		`monitor443_tcp_handshakes_completed_total`:            "monitor443_tcp_handshakes_completed_total",
 		`monitor443_tls_client_hellos_total{version="tls1.3"}`: `monitor443_tls_client_hellos_total{version="tls1.3"}`,
 	} {
 		want, ok := direct[series]
@@ -1096,7 +1112,9 @@ func e2eCheckAlerts(t *testing.T, anoms []e2eAnomaly, hook *e2eHook, stopAt time
 		w := windows[kind]
 		// An incident counts when it started during the attack: from 2 s
 		// before (interval alignment) to 10 s after its end.
-		in := func(s time.Time) bool { return !s.Before(w[0].Add(-2*time.Second)) && !s.After(w[1].Add(10*time.Second)) }
+		in := func(s time.Time) bool {
+			return !s.Before(w[0].Add(-2*time.Second)) && !s.After(w[1].Add(10*time.Second))
+		}
 		fired := map[string]e2eAnomaly{}
 		resolved := map[string]e2eAnomaly{}
 		for _, a := range anoms {
@@ -1110,12 +1128,27 @@ func e2eCheckAlerts(t *testing.T, anoms []e2eAnomaly, hook *e2eHook, stopAt time
 				resolved[a.ID] = a
 			}
 		}
+		// Any other incident of this kind is a false alert: the traffic
+		// outside the attack was normal.
+		var others []string
+		for _, a := range anoms {
+			if a.Kind == kind && a.State == "firing" && !in(a.Start) {
+				others = append(others, fmt.Sprintf("%s/%s from %s: %s", a.Scope, a.Target, a.Start.Format(time.TimeOnly), a.Summary))
+			}
+		}
+		if len(others) > 0 {
+			t.Errorf("%s: %d incidents outside the attack (%s to %s):\n%s", kind, len(others),
+				w[0].Format(time.TimeOnly), w[1].Format(time.TimeOnly), strings.Join(others, "\n"))
+		}
 		if len(fired) == 0 {
 			t.Errorf("%s: no firing event in --output.alerts for an incident starting between %s and %s (the attack ran %s to %s); "+
 				"the detector did not fire", kind, w[0].Add(-2*time.Second).Format(time.TimeOnly), w[1].Add(10*time.Second).Format(time.TimeOnly),
 				w[0].Format(time.TimeOnly), w[1].Format(time.TimeOnly))
 		}
 		for id, a := range fired {
+			if kind == "bandwidth_spike" && !e2eHasTop(a, "client:"+e2eClientIP) {
+				t.Errorf("%s: incident %s lists top contributors %+v, want the downloading client %s among them", kind, id, a.Top, e2eClientIP)
+			}
 			r, ok := resolved[id]
 			switch {
 			case !ok:
@@ -1152,4 +1185,54 @@ func e2eCheckAlerts(t *testing.T, anoms []e2eAnomaly, hook *e2eHook, stopAt time
 			t.Errorf("%s: the webhook received resolved at %s, after monitor443 was stopped at %s", kind, resolvedAt.Format(time.TimeOnly), stopAt.Format(time.TimeOnly))
 		}
 	}
+}
+
+// e2eCheckLoss checks that monitor443 accounts for every frame tcpdump saw
+// on the link: frames read plus kernel drops.
+func e2eCheckLoss(t *testing.T, direct map[string]float64, tcpdumpLog string) {
+	t.Helper()
+	b, err := os.ReadFile(tcpdumpLog)
+	m := regexp.MustCompile(`(\d+) packets captured`).FindSubmatch(b)
+	if err != nil || m == nil {
+		t.Errorf("tcpdump did not report its packet count: %v %s", err, b)
+		return
+	}
+	seen, _ := strconv.ParseFloat(string(m[1]), 64)
+	frames, drops := direct["monitor443_capture_frames_total"], direct["monitor443_capture_kernel_drops_total"]
+	t.Logf("frames on the link: tcpdump %v; monitor443 read %v, kernel drops %v", seen, frames, drops)
+	if got := frames + drops; got < 0.995*seen || got > 1.005*seen {
+		t.Errorf("monitor443 read %v frames and counted %v kernel drops; tcpdump saw %v on the same link (want the sum within 0.5%%)", frames, drops, seen)
+	}
+}
+
+// e2eKeep copies the test's captures, outputs, configurations and logs
+// to dst (MONITOR443_E2E_ARTIFACTS), for CI artifacts and debugging.
+func e2eKeep(t *testing.T, dir, dst string) {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Logf("artifacts: %v", err)
+		return
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !e.Type().IsRegular() || e.Name() == "monitor443" || strings.HasSuffix(e.Name(), ".pem") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+		}
+		if err != nil {
+			t.Logf("artifacts: %v", err)
+		}
+	}
+	t.Logf("artifacts kept in %s", dst)
+}
+
+func e2eHasTop(a e2eAnomaly, key string) bool {
+	for _, c := range a.Top {
+		if c.Key == key {
+			return true
+		}
+	}
+	return false
 }

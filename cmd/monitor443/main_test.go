@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/monitor443/monitor443/dashboards"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -132,6 +134,10 @@ func TestExampleConfig(t *testing.T) {
 	if diff := cmp.Diff(def.TLS, cfg.TLS); diff != "" {
 		t.Errorf("example tls section differs from the defaults:\n%s", diff)
 	}
+	gotStat := cfg.Detection.Stat
+	if gotStat.Learning != 10*time.Minute || gotStat.SYNFlood.K != 2 || gotStat.BandwidthSpike.MinVolume != 131072 || gotStat.Disabled || gotStat.NoSeasonal {
+		t.Errorf("example detection section does not state the defaults: %+v", gotStat)
+	}
 	if cfg.Alerting == nil || len(cfg.Alerting.Sinks) != 2 {
 		t.Errorf("example alerting sinks not parsed: %+v", cfg.Alerting)
 	}
@@ -180,7 +186,7 @@ func scrape(t *testing.T, args ...string) string {
 	var keep []string
 	for _, l := range strings.Split(body, "\n") {
 		if strings.HasPrefix(l, "monitor443_") || strings.HasPrefix(l, "# HELP monitor443_") || strings.HasPrefix(l, "# TYPE monitor443_") {
-			if strings.HasPrefix(l, "monitor443_build_info") || strings.Contains(l, "lag_seconds ") {
+			if strings.HasPrefix(l, "monitor443_build_info") || strings.HasPrefix(l, "monitor443_capture_lag_seconds ") {
 				continue // differ between builds and runs
 			}
 			keep = append(keep, l)
@@ -386,6 +392,60 @@ func TestInterruptFlushesOutputs(t *testing.T) {
 	for _, l := range lines {
 		if !json.Valid([]byte(l)) {
 			t.Errorf("partial line in output: %q", l)
+		}
+	}
+}
+
+// TestDashboardAndRuleMetricsExist checks that every monitor443 metric
+// named by the dashboards and the Prometheus rules is exported, on a replay
+// with every optional series turned on.
+func TestDashboardAndRuleMetricsExist(t *testing.T) {
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
+	defer hook.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yml")
+	os.WriteFile(cfg, []byte("tls:\n  top_sni: 5\ndetection:\n  watch:\n    servers: [\"198.18.0.1:443\"]\nalerting:\n  spool:\n    dir: "+
+		filepath.Join(dir, "spool")+"\n  sinks:\n    - name: hook\n      type: webhook\n      url: "+hook.URL+"\n"), 0o644)
+	body := scrape(t, "-config.file", cfg)
+	have := map[string]bool{}
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, "# TYPE ") {
+			f := strings.Fields(l)
+			have[f[2]] = true
+			if f[3] == "histogram" {
+				have[f[2]+"_bucket"], have[f[2]+"_sum"], have[f[2]+"_count"] = true, true, true
+			}
+		}
+	}
+	name := regexp.MustCompile(`monitor443_[a-z0-9_]+`)
+	used := map[string]string{}
+	for _, b := range dashboards.All() {
+		for _, q := range dashboards.Queries(b) {
+			for _, n := range name.FindAllString(q.Expr, -1) {
+				used[n] = "dashboard " + b.Title + " / " + q.Panel
+			}
+		}
+	}
+	rules, err := os.ReadFile("../../deploy/prometheus/rules/monitor443.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(rules), "\n") {
+		if strings.Contains(l, "record:") { // recording rule names are not scraped metrics
+			continue
+		}
+		for _, n := range name.FindAllString(l, -1) {
+			if !strings.Contains(l, ":"+n) && !strings.Contains(l, n+":") {
+				used[n] = "rules: " + strings.TrimSpace(l)
+			}
+		}
+	}
+	if len(used) < 30 {
+		t.Fatalf("found only %d metric names in dashboards and rules", len(used))
+	}
+	for n, where := range used {
+		if !have[n] {
+			t.Errorf("%s (used by %s) is not exported", n, where)
 		}
 	}
 }

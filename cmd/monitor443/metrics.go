@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"time"
 
@@ -66,6 +67,9 @@ type engineCollector struct {
 	hellos, tlsHandshakes, alpn, ech, tlsAlerts, nonTLS  *prometheus.Desc
 	tlsParseErrors                                       *prometheus.Desc
 	quicInitials, quicConns, quicUnanswered, quicUndecr  *prometheus.Desc
+	detValue, detExpected, detLower, detUpper, detScore  *prometheus.Desc
+	srvBytes, srvConns, srvSYN                           *prometheus.Desc
+	rtt                                                  *prometheus.Desc
 }
 
 func newEngineCollector(eng *detect.Engine) *engineCollector {
@@ -103,6 +107,15 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 		quicConns:      desc(metricQUICConns, "New QUIC connections (first client Initial of a flow)."),
 		quicUnanswered: desc(metricQUICUnanswered, "QUIC connections whose Initials got no server packet before the flow ended."),
 		quicUndecr:     desc(metricQUICUndecrypt, "Long-header client packets on monitored UDP ports that did not decrypt as QUIC Initials."),
+		detValue:       desc("monitor443_detect_value", "Latest interval's value per detector and scope, per second in the detector's unit; for scopes with many targets, the target with the highest score.", "detector", "scope"),
+		detExpected:    desc("monitor443_detect_expected", "Baseline (expected value) behind monitor443_detect_value.", "detector", "scope"),
+		detLower:       desc("monitor443_detect_band_lower", "Lower edge of the expected band.", "detector", "scope"),
+		detUpper:       desc("monitor443_detect_band_upper", "Upper edge of the expected band; above it the interval counts as anomalous.", "detector", "scope"),
+		rtt:            desc("monitor443_tcp_handshake_rtt_seconds", "TCP handshake round trip (SYN to SYN-ACK, seen at the tap) of completed handshakes."),
+		srvBytes:       desc("monitor443_server_bytes_total", "IP bytes per watched server (detection.watch.servers) and direction; server=\"other\" sums every other server.", "server", "direction"),
+		srvConns:       desc("monitor443_server_connections_total", "New TCP connections per watched server; server=\"other\" sums the rest.", "server"),
+		srvSYN:         desc("monitor443_server_syn_total", "SYN packets per watched server; server=\"other\" sums the rest.", "server"),
+		detScore:       desc("monitor443_detect_score", "Anomaly score: (value - expected) / band half-width.", "detector", "scope"),
 	}
 }
 
@@ -112,7 +125,8 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.kernelReceived, c.kernelDrops, c.internalDrops, c.lag, c.run, c.flowActive, c.flowEnded,
 		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
 		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors,
-		c.quicInitials, c.quicConns, c.quicUnanswered, c.quicUndecr} {
+		c.quicInitials, c.quicConns, c.quicUnanswered, c.quicUndecr,
+		c.detValue, c.detExpected, c.detLower, c.detUpper, c.detScore, c.srvBytes, c.srvConns, c.srvSYN, c.rtt} {
 		ch <- d
 	}
 }
@@ -233,6 +247,61 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.quicConns, qc)
 	counter(c.quicUnanswered, qu)
 	counter(c.quicUndecr, qd)
+	var (
+		rttCounts [len(detect.RTTBuckets) + 1]uint64
+		rttSum    int64
+		rttN      uint64
+	)
+	for _, w := range c.eng.Counters() {
+		for i := range rttCounts {
+			rttCounts[i] += w.RTT.Buckets[i].Load()
+		}
+		rttSum += w.RTT.SumNS.Load()
+		rttN += w.RTT.Count.Load()
+	}
+	buckets := make(map[float64]uint64, len(detect.RTTBuckets))
+	var cum uint64
+	for i, ub := range detect.RTTBuckets {
+		cum += rttCounts[i]
+		buckets[ub] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(c.rtt, rttN, float64(rttSum)/1e9, buckets)
+	if ws := c.eng.WatchedTotals(); len(ws) > 0 {
+		all := c.eng.ProtoTotals()
+		other := all[capture.ProtoTCP]
+		udp := all[capture.ProtoUDP]
+		other.BytesIn += udp.BytesIn
+		other.BytesOut += udp.BytesOut
+		for ap, f := range ws {
+			name := ap.String()
+			counter(c.srvBytes, f.BytesIn, name, "in")
+			counter(c.srvBytes, f.BytesOut, name, "out")
+			counter(c.srvConns, f.NewConns, name)
+			counter(c.srvSYN, f.SYN, name)
+			other.BytesIn -= min(other.BytesIn, f.BytesIn)
+			other.BytesOut -= min(other.BytesOut, f.BytesOut)
+			other.NewConns -= min(other.NewConns, f.NewConns)
+			other.SYN -= min(other.SYN, f.SYN)
+		}
+		counter(c.srvBytes, other.BytesIn, "other", "in")
+		counter(c.srvBytes, other.BytesOut, "other", "out")
+		counter(c.srvConns, other.NewConns, "other")
+		counter(c.srvSYN, other.SYN, "other")
+	}
+	for _, st := range c.eng.DetectorStates() {
+		gauge(c.detValue, finite(st.Value), st.Detector, st.Scope)
+		gauge(c.detExpected, finite(st.Expected), st.Detector, st.Scope)
+		gauge(c.detLower, finite(st.Lower), st.Detector, st.Scope)
+		gauge(c.detUpper, finite(st.Upper), st.Detector, st.Scope)
+		gauge(c.detScore, finite(st.Score), st.Detector, st.Scope)
+	}
+}
+
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
 }
 
 // newRegistry returns the registry /metrics serves, with build info and the

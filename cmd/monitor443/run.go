@@ -283,6 +283,8 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			ClientStreamCap: cfg.TLS.MaxHelloBytes, ServerStreamCap: cfg.TLS.MaxServerBytes, MaxReassembly: cfg.Flows.MaxReassembly,
 		},
 		Blocklist:    block,
+		Detection:    cfg.Detection.Stat,
+		StateDir:     cfg.Detection.StateDir,
 		Hygiene:      cfg.TLS.Hygiene,
 		ResolveAfter: cfg.Detection.ResolveAfter,
 		Lossless:     file != nil,
