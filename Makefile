@@ -27,7 +27,7 @@ build-libpcap:
 # Replays the bundled capture (normal traffic with a SYN flood and a
 # bandwidth spike) and prints the alerts and the run summary.
 demo: build
-	./$(BIN) -r $(DEMO_PCAP) -output.alerts - -output.tls /tmp/monitor443-demo-tls.jsonl
+	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts - -output.tls /tmp/monitor443-demo-tls.jsonl
 	@echo "TLS records written to /tmp/monitor443-demo-tls.jsonl"
 
 # Installs the Debian packages the tests use, if any is missing.

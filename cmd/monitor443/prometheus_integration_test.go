@@ -291,9 +291,9 @@ alerting:
 	started := time.Now()
 	addr := freeAddr(t)
 	prom := startPrometheus(t, addr, "../../deploy/prometheus/rules/monitor443.rules.yml")
-	// Slow enough that Prometheus scrapes before the SYN flood fires (90 s
-	// into the capture), so alert changes are visible.
-	_, wait := replayForPrometheus(t, ctx, addr, "8", "-config.file", cfg)
+	// Slow enough that Prometheus scrapes before the SYN flood fires (120 s
+	// into the capture: 12 s at this speed), so alert changes are visible.
+	_, wait := replayForPrometheus(t, ctx, addr, "10", "-config.file", cfg)
 	waitReplayDone(t, addr)
 	time.Sleep(3 * time.Second)
 	vars := map[string]string{"instance": ".*", "server": ".*", "__rate_interval": "1m", "__interval": "15s", "__range": "5m"}
