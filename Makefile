@@ -12,8 +12,9 @@ DEMO_PCAP := testdata/demo.pcap
 DEB_PKGS  := libpcap-dev tcpdump tshark nginx curl openssl hping3 tcpreplay iproute2 \
              prometheus prometheus-alertmanager ca-certificates
 GOTESTFLAGS ?=
+FUZZTIME ?= 10s
 
-.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean bench-replay bench-live
+.PHONY: all build build-libpcap demo test test-go deps lint vet fuzz bench eval e2e integration generate check-generate clean bench-replay bench-live bench-smoke fuzz-smoke
 
 all: build
 
@@ -42,7 +43,7 @@ deps:
 # The whole suite: unit, race, conformance, live-capture (network
 # namespaces, as root), integration with the real Prometheus and
 # Alertmanager, rule tests, and the generated-files check.
-test: deps vet test-go integration check-generate
+test: deps vet lint test-go integration e2e bench-smoke fuzz-smoke check-generate
 	deploy/prometheus/check.sh
 	@echo "make test: all passed"
 
@@ -50,6 +51,10 @@ test-go:
 	$(GO) test -race -count=1 $(GOTESTFLAGS) ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -tags libpcap $(GOTESTFLAGS) ./capture/libpcap/ ./cmd/monitor443/
 	CGO_ENABLED=0 $(GO) test -count=1 ./detect/... ./alerting/...
+
+# The end-to-end test on a real link in network namespaces (root).
+e2e:
+	MONITOR443_PROMETHEUS=$$(command -v prometheus) $(GO) test -count=1 -tags e2e -run TestE2E -v $(GOTESTFLAGS) ./cmd/monitor443/
 
 integration:
 	MONITOR443_PROMETHEUS=$$(command -v prometheus) MONITOR443_ALERTMANAGER=$$(command -v prometheus-alertmanager) \
@@ -68,12 +73,20 @@ lint: vet
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
-			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg; \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every benchmark once, so CI notices a benchmark that no longer runs.
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# Every fuzz target for a few seconds.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 # The paired replay benchmark of docs/benchmarks.md: monitor443 (1 and 2
 # workers) against the decode-and-count floor, tcpdump and tshark on the same

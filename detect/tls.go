@@ -25,17 +25,16 @@ const (
 
 // tlsConn is the analysis state of one TLS handshake in progress.
 type tlsConn struct {
-	cr, sr      tlshello.Reader
-	hellos      int
-	segments    int
-	helloTS     int64
-	serverSeen  bool
-	retry       bool
-	certWanted  bool
-	version     uint16 // negotiated
-	rec         *TLSRecord
-	lastClient  int // client stream length at the last segment count
-	blocklisted bool
+	cr, sr     tlshello.Reader
+	hellos     int
+	segments   int
+	helloTS    int64
+	serverSeen bool
+	retry      bool
+	certWanted bool
+	version    uint16 // negotiated
+	rec        *TLSRecord
+	lastClient int // client stream length at the last segment count
 }
 
 // TLSCounters are one worker's TLS counters, read at scrape time.
