@@ -54,7 +54,7 @@ test-go:
 
 # The end-to-end test on a real link in network namespaces (root).
 e2e:
-	MONITOR443_PROMETHEUS=$$(command -v prometheus) $(GO) test -count=1 -tags e2e -run TestE2E -v $(GOTESTFLAGS) ./cmd/monitor443/
+	MONITOR443_PROMETHEUS=$$(command -v prometheus) $(GO) test -count=1 -tags e2e -timeout 10m -run 'TestE2E$$' -v $(GOTESTFLAGS) ./cmd/monitor443/
 
 integration:
 	MONITOR443_PROMETHEUS=$$(command -v prometheus) MONITOR443_ALERTMANAGER=$$(command -v prometheus-alertmanager) \

@@ -309,18 +309,43 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		},
 	}
 	alertsDone := make(chan struct{})
+	// The alerting manager resolves an incident its producer stops
+	// reporting (alerting.resolve_after), so incidents that are still
+	// firing are reported again periodically.
+	heartbeat := time.Minute
+	if cfg.Alerting != nil && cfg.Alerting.ResolveAfter/3 < heartbeat {
+		heartbeat = max(time.Second, cfg.Alerting.ResolveAfter/3)
+	}
 	go func() {
 		defer close(alertsDone)
-		for a := range anomalies {
-			if alertOut != nil {
-				alertOut.Write(a)
-			}
-			if mgr != nil {
-				if err := mgr.Observe(toAlert(a)); err != nil {
-					logger.Warn("alert not queued for delivery", "err", err, "kind", a.Kind)
+		tick := time.NewTicker(heartbeat)
+		defer tick.Stop()
+		for {
+			select {
+			case a, ok := <-anomalies:
+				if !ok {
+					return
+				}
+				if alertOut != nil {
+					alertOut.Write(a)
+					alertOut.Flush() // alerts are rare and wanted at once
+				}
+				if mgr != nil {
+					if err := mgr.Observe(toAlert(a)); err != nil {
+						logger.Warn("alert not queued for delivery", "err", err, "kind", a.Kind)
+					}
+				}
+				logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
+			case <-tick.C:
+				if mgr == nil {
+					continue
+				}
+				for _, a := range book.list() {
+					if err := mgr.Observe(toAlert(a)); err != nil {
+						logger.Warn("alert not refreshed", "err", err, "kind", a.Kind)
+					}
 				}
 			}
-			logger.Debug("anomaly", "kind", a.Kind, "state", a.State, "target", a.Target, "summary", a.Summary)
 		}
 	}()
 	var top *topSNI
@@ -388,6 +413,25 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	} else {
 		close(mgrDone)
 	}
+	// Live output files are flushed every second, so readers (tail -f,
+	// log shippers) see records without waiting for the exit.
+	flushDone := make(chan struct{})
+	flushStopped := make(chan struct{})
+	go func() {
+		defer close(flushStopped)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-flushDone:
+				return
+			case <-t.C:
+				for _, j := range outs {
+					j.Flush()
+				}
+			}
+		}
+	}()
 	stopProgress := startProgress(o.progress, file, eng, stderr)
 	err = eng.Run(ctx, srcs)
 	stopProgress()
@@ -410,6 +454,8 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			err = errors.Join(err, serr)
 		}
 	}
+	close(flushDone)
+	<-flushStopped
 	for _, j := range outs {
 		if cerr := j.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
