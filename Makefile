@@ -18,8 +18,14 @@ FUZZTIME ?= 10s
 
 all: build
 
+# Live AF_PACKET capture needs cgo; without a C compiler the binary is
+# built without it and can still replay files, synthesise captures and
+# export dashboards.
+CGO := $(shell command -v $${CC:-cc} >/dev/null 2>&1 && echo 1 || echo 0)
+
 build:
-	CGO_ENABLED=1 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/monitor443
+	@[ "$(CGO)" = 1 ] || echo "no C compiler found: building without live capture (install gcc for -i)"
+	CGO_ENABLED=$(CGO) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/monitor443
 
 # The portable libpcap capture method (needs libpcap-dev).
 build-libpcap:

@@ -16,6 +16,9 @@ var liveOpeners = map[string]func(cfg *Config, iface string, workers int) ([]cap
 
 func openLive(cfg *Config, iface string, workers int) ([]capture.Source, error) {
 	open, ok := liveOpeners[cfg.Capture.Method]
+	if !ok && len(liveOpeners) == 0 {
+		return nil, errors.New("this binary was built without live capture (cgo was off): install a C compiler and run make build, or read capture files with -r")
+	}
 	if !ok {
 		var have []string
 		for k := range liveOpeners {
