@@ -33,8 +33,12 @@ func (e Entry[K]) Guaranteed() uint64 { return e.Count - e.Err }
 type SpaceSaving[K comparable] struct {
 	cap   int
 	total uint64
-	heap  []Entry[K]
-	pos   map[K]int32 // key → index in heap
+	// Entries live in stable slots; the heap orders slot numbers, so
+	// sifting moves small integers and never touches the key index.
+	slots []Entry[K]
+	heap  []int32     // slot numbers, a min-heap by count
+	hpos  []int32     // slot → position in heap
+	idx   map[K]int32 // key → slot
 }
 
 // NewSpaceSaving returns an empty summary that monitors up to capacity keys.
@@ -44,9 +48,11 @@ func NewSpaceSaving[K comparable](capacity int) (*SpaceSaving[K], error) {
 		return nil, fmt.Errorf("space-saving capacity: must be in [1, %d], got %d", 1<<24, capacity)
 	}
 	return &SpaceSaving[K]{
-		cap:  capacity,
-		heap: make([]Entry[K], 0, capacity),
-		pos:  make(map[K]int32, capacity),
+		cap:   capacity,
+		slots: make([]Entry[K], 0, capacity),
+		heap:  make([]int32, 0, capacity),
+		hpos:  make([]int32, 0, capacity),
+		idx:   make(map[K]int32, capacity),
 	}, nil
 }
 
@@ -54,7 +60,7 @@ func NewSpaceSaving[K comparable](capacity int) (*SpaceSaving[K], error) {
 func (s *SpaceSaving[K]) Capacity() int { return s.cap }
 
 // Len returns the number of monitored keys.
-func (s *SpaceSaving[K]) Len() int { return len(s.heap) }
+func (s *SpaceSaving[K]) Len() int { return len(s.slots) }
 
 // Total returns N, the sum of all weights offered since the last Reset.
 func (s *SpaceSaving[K]) Total() uint64 { return s.total }
@@ -63,43 +69,46 @@ func (s *SpaceSaving[K]) Total() uint64 { return s.total }
 // full once (or after Reset, which keeps the storage).
 func (s *SpaceSaving[K]) Offer(key K, w uint64) {
 	s.total += w
-	if i, ok := s.pos[key]; ok {
-		s.heap[i].Count += w
-		s.down(int(i))
+	if sl, ok := s.idx[key]; ok {
+		s.slots[sl].Count += w
+		s.down(int(s.hpos[sl]))
 		return
 	}
-	if len(s.heap) < s.cap {
-		s.heap = append(s.heap, Entry[K]{Key: key, Count: w})
-		i := len(s.heap) - 1
-		s.pos[key] = int32(i)
-		s.up(i)
+	if len(s.slots) < s.cap {
+		sl := int32(len(s.slots))
+		s.slots = append(s.slots, Entry[K]{Key: key, Count: w})
+		s.heap = append(s.heap, sl)
+		s.hpos = append(s.hpos, int32(len(s.heap)-1))
+		s.idx[key] = sl
+		s.up(len(s.heap) - 1)
 		return
 	}
-	root := &s.heap[0]
-	delete(s.pos, root.Key)
-	root.Key = key
-	root.Err = root.Count
-	root.Count += w
-	s.pos[key] = 0
+	sl := s.heap[0]
+	e := &s.slots[sl]
+	delete(s.idx, e.Key)
+	e.Key = key
+	e.Err = e.Count
+	e.Count += w
+	s.idx[key] = sl
 	s.down(0)
 }
 
 // Min returns the smallest monitored count, or 0 while the summary is not
 // full. A key that is not monitored has true weight at most Min.
 func (s *SpaceSaving[K]) Min() uint64 {
-	if len(s.heap) < s.cap {
+	if len(s.slots) < s.cap {
 		return 0
 	}
-	return s.heap[0].Count
+	return s.slots[s.heap[0]].Count
 }
 
 // Lookup returns the entry of key and true when key is monitored.
 func (s *SpaceSaving[K]) Lookup(key K) (Entry[K], bool) {
-	i, ok := s.pos[key]
+	sl, ok := s.idx[key]
 	if !ok {
 		return Entry[K]{}, false
 	}
-	return s.heap[i], true
+	return s.slots[sl], true
 }
 
 // Top appends the monitored entries to dst[:0], heaviest first (ties broken
@@ -107,7 +116,7 @@ func (s *SpaceSaving[K]) Lookup(key K) (Entry[K], bool) {
 // allocate when dst has capacity for [SpaceSaving.Len] entries. The caller
 // owns the returned slice.
 func (s *SpaceSaving[K]) Top(dst []Entry[K]) []Entry[K] {
-	dst = append(dst[:0], s.heap...)
+	dst = append(dst[:0], s.slots...)
 	slices.SortFunc(dst, compareEntries[K])
 	return dst
 }
@@ -122,21 +131,23 @@ func compareEntries[K comparable](a, b Entry[K]) int {
 // Reset forgets all keys and the total, keeping the storage, so the summary
 // can be reused for the next interval without allocating.
 func (s *SpaceSaving[K]) Reset() {
-	s.heap = s.heap[:0]
-	clear(s.pos)
+	s.slots, s.heap, s.hpos = s.slots[:0], s.heap[:0], s.hpos[:0]
+	clear(s.idx)
 	s.total = 0
 }
 
+func (s *SpaceSaving[K]) count(i int) uint64 { return s.slots[s.heap[i]].Count }
+
 func (s *SpaceSaving[K]) swap(i, j int) {
 	s.heap[i], s.heap[j] = s.heap[j], s.heap[i]
-	s.pos[s.heap[i].Key] = int32(i)
-	s.pos[s.heap[j].Key] = int32(j)
+	s.hpos[s.heap[i]] = int32(i)
+	s.hpos[s.heap[j]] = int32(j)
 }
 
 func (s *SpaceSaving[K]) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if s.heap[p].Count <= s.heap[i].Count {
+		if s.count(p) <= s.count(i) {
 			return
 		}
 		s.swap(i, p)
@@ -152,10 +163,10 @@ func (s *SpaceSaving[K]) down(i int) {
 			return
 		}
 		c := l
-		if r := l + 1; r < n && s.heap[r].Count < s.heap[l].Count {
+		if r := l + 1; r < n && s.count(r) < s.count(l) {
 			c = r
 		}
-		if s.heap[i].Count <= s.heap[c].Count {
+		if s.count(i) <= s.count(c) {
 			return
 		}
 		s.swap(i, c)
