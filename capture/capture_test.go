@@ -352,3 +352,41 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestShardEarlyClose closes the shards while the reader is still busy, as
+// a cancelled replay does; the race detector checks that the source is not
+// closed under a running Read.
+func TestShardEarlyClose(t *testing.T) {
+	t.Parallel()
+	files := []string{}
+	for range 20 {
+		files = append(files, filepath.Join("testdata", "link-ethernet.pcap"))
+	}
+	src, err := OpenFiles(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := Shard(src, ShardConfig{Workers: 2, BatchFrames: 8})
+	var f Frame
+	for i := 0; i < 10; i++ {
+		if err := shards[0].Read(&f); err != nil && !errors.Is(err, ErrTimeout) {
+			break
+		}
+	}
+	for _, sh := range shards {
+		if err := sh.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sh := range shards {
+		for i := 0; ; i++ {
+			err := sh.Read(&f)
+			if errors.Is(err, ErrClosed) || errors.Is(err, io.EOF) {
+				break
+			}
+			if i > 1_000_000 {
+				t.Fatal("shard keeps returning frames after Close")
+			}
+		}
+	}
+}

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"errors"
-	"io"
 	"sync"
 )
 
@@ -29,7 +28,7 @@ type ShardConfig struct {
 // there is one channel operation per batch, not per packet.
 //
 // Each returned Source is owned by one worker. Closing any of them stops the
-// reader and closes src.
+// reader, which then closes src; src is closed too when it ends.
 func Shard(src Source, cfg ShardConfig) []Source {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
@@ -80,6 +79,9 @@ type sharder struct {
 }
 
 func (s *sharder) run() {
+	// The reader owns src: it alone reads and closes it, so a worker that
+	// stops early never closes the source under a running Read.
+	defer s.src.Close()
 	s.cur = make([]*batch, len(s.shards))
 	var (
 		f        Frame
@@ -187,13 +189,10 @@ func (s *sharder) finish(err error) {
 	}
 }
 
+// close tells the reader to stop; it closes the source when it notices.
 func (s *sharder) close() error {
-	var err error
-	s.stopOnce.Do(func() {
-		close(s.stop)
-		err = s.src.Close()
-	})
-	return err
+	s.stopOnce.Do(func() { close(s.stop) })
+	return nil
 }
 
 type shard struct {
@@ -240,9 +239,5 @@ func (sh *shard) Read(f *Frame) error {
 
 // Close implements Source.
 func (sh *shard) Close() error {
-	err := sh.parent.close()
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
-	return err
+	return sh.parent.close()
 }
