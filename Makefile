@@ -34,8 +34,9 @@ build-libpcap:
 # Replays the bundled capture (normal traffic with a SYN flood and a
 # bandwidth spike) and prints the alerts and the run summary.
 demo: build
-	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts - -output.tls /tmp/monitor443-demo-tls.jsonl
-	@echo "TLS records written to /tmp/monitor443-demo-tls.jsonl"
+	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts /tmp/monitor443-demo-alerts.jsonl -output.tls /tmp/monitor443-demo-tls.jsonl
+	@echo "alert events (JSON Lines): /tmp/monitor443-demo-alerts.jsonl"
+	@echo "TLS records (JSON Lines):  /tmp/monitor443-demo-tls.jsonl"
 
 # Installs the Debian packages the tests use, if any is missing.
 deps:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -71,7 +72,7 @@ func humanBytes(n int64) string {
 }
 
 // printSummary writes the end-of-run summary.
-func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool, alerts uint64) {
+func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool, alerts uint64, book *alertBook) {
 	t := eng.Totals()
 	fs := eng.FlowStats()
 	ks := eng.SourceStats()
@@ -110,4 +111,46 @@ func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted
 	fmt.Fprintf(w, "  TLS ClientHellos   %d, server answers %d\n", hellos, handshakes)
 	fmt.Fprintf(w, "  alerts             %d\n", alerts)
 	fmt.Fprintf(w, "  kernel drops       %d\n", ks.KernelDrops)
+	printIncidents(w, book)
+}
+
+// printIncidents lists the run's alert incidents, statistical ones first,
+// one line each, at most 25.
+func printIncidents(w io.Writer, book *alertBook) {
+	all, more := book.incidents()
+	if len(all) == 0 {
+		return
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		si, sj := all[i].Unit != "", all[j].Unit != ""
+		if si != sj {
+			return si
+		}
+		return all[i].Start.Before(all[j].Start)
+	})
+	fmt.Fprintln(w, "  incidents:")
+	for i, a := range all {
+		if i == 25 {
+			fmt.Fprintf(w, "    ... and %d more (see -output.alerts)\n", len(all)-25+more)
+			break
+		}
+		when := a.Start.Format("2006-01-02 15:04:05")
+		if a.End != nil {
+			when += " for " + a.End.Sub(a.Start).Round(time.Second).String()
+		} else {
+			when += ", still firing"
+		}
+		target := a.Scope
+		if a.Target != "" {
+			target += " " + a.Target
+		}
+		what := a.Summary
+		if a.Unit != "" {
+			what = fmt.Sprintf("%.0f %s, expected %.1f", a.Value, a.Unit, a.Baseline)
+			if a.Spoofed {
+				what += ", sources look spoofed"
+			}
+		}
+		fmt.Fprintf(w, "    %-16s %-8s %-28s %s: %s\n", a.Kind, a.Severity, target, when, what)
+	}
 }

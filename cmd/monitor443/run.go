@@ -466,7 +466,7 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			logger.Warn("capture file damaged; kept what was read", "err", w)
 		}
 	}
-	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load())
+	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load(), book)
 	return err
 }
 

@@ -24,7 +24,12 @@ type alertBook struct {
 	mu     sync.Mutex
 	active map[string]detect.Anomaly
 	fired  map[[2]string]uint64 // kind, severity -> firing transitions
+	ended  []detect.Anomaly     // resolved incidents, for the run summary (bounded)
+	endedN int
 }
+
+// maxEnded bounds the resolved incidents kept for the summary.
+const maxEnded = 1000
 
 func newAlertBook() *alertBook {
 	return &alertBook{active: map[string]detect.Anomaly{}, fired: map[[2]string]uint64{}}
@@ -42,6 +47,20 @@ func (b *alertBook) observe(a detect.Anomaly) {
 		return
 	}
 	delete(b.active, key)
+	b.endedN++
+	if len(b.ended) < maxEnded {
+		b.ended = append(b.ended, a)
+	}
+}
+
+// incidents returns the resolved incidents (up to maxEnded), then the
+// ones still firing, and how many resolved ones were not kept.
+func (b *alertBook) incidents() ([]detect.Anomaly, int) {
+	b.mu.Lock()
+	out := append([]detect.Anomaly(nil), b.ended...)
+	more := b.endedN - len(b.ended)
+	b.mu.Unlock()
+	return append(out, b.list()...), more
 }
 
 func (b *alertBook) list() []detect.Anomaly {
