@@ -390,3 +390,43 @@ func TestShardEarlyClose(t *testing.T) {
 		}
 	}
 }
+
+// TestShardCloseAfterEOF: workers that close their shard as soon as they
+// see the end must not cut off the others (each must still get all of its
+// frames).
+func TestShardCloseAfterEOF(t *testing.T) {
+	t.Parallel()
+	files := []string{filepath.Join("testdata", "link-ethernet.pcap"), filepath.Join("testdata", "link-qinq.pcap")}
+	src, _ := OpenFiles(files, nil)
+	want := len(readAll(t, src))
+	for range 20 {
+		src, _ := OpenFiles(files, nil)
+		shards := Shard(src, ShardConfig{Workers: 3, BatchFrames: 4, TickNanos: 1e6})
+		counts := make(chan int, len(shards))
+		for _, sh := range shards {
+			go func() {
+				n := 0
+				var f Frame
+				for {
+					err := sh.Read(&f)
+					if errors.Is(err, ErrTimeout) {
+						continue
+					}
+					if err != nil {
+						break
+					}
+					n++
+				}
+				sh.Close()
+				counts <- n
+			}()
+		}
+		total := 0
+		for range shards {
+			total += <-counts
+		}
+		if total != want {
+			t.Fatalf("shards delivered %d frames, want %d", total, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // ShardConfig tunes Shard.
@@ -27,8 +28,9 @@ type ShardConfig struct {
 // copies each frame into a per-worker batch and hands over full batches, so
 // there is one channel operation per batch, not per packet.
 //
-// Each returned Source is owned by one worker. Closing any of them stops the
-// reader, which then closes src; src is closed too when it ends.
+// Each returned Source is owned by one worker. Closing one drops that
+// worker's share from then on; when all are closed the reader stops and
+// closes src (it also closes src when src ends).
 func Shard(src Source, cfg ShardConfig) []Source {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
@@ -50,6 +52,7 @@ func Shard(src Source, cfg ShardConfig) []Source {
 			parent: s,
 			full:   make(chan *batch, cfg.Batches),
 			free:   make(chan *batch, cfg.Batches),
+			done:   make(chan struct{}),
 		}
 		for range cfg.Batches {
 			sh.free <- &batch{frames: make([]Frame, 0, cfg.BatchFrames), buf: make([]byte, 0, cfg.BatchBytes)}
@@ -74,8 +77,9 @@ type sharder struct {
 	shards []*shard
 	cur    []*batch
 
-	stop     chan struct{}
+	stop     chan struct{} // closed when every shard is closed
 	stopOnce sync.Once
+	closed   atomic.Int32
 }
 
 func (s *sharder) run() {
@@ -118,8 +122,12 @@ func (s *sharder) run() {
 			b = nil
 		}
 		if b == nil {
-			if b = s.get(w); b == nil {
+			var ok bool
+			if b, ok = s.get(w); !ok {
 				return
+			}
+			if b == nil {
+				continue // that worker stopped: its share is dropped
 			}
 		}
 		start := len(b.buf)
@@ -133,24 +141,32 @@ func (s *sharder) run() {
 	}
 }
 
-// get takes a free batch for worker w, or returns nil when stopped.
-func (s *sharder) get(w int) *batch {
+// get takes a free batch for worker w. It returns a nil batch when that
+// worker's shard is closed, and false when every shard is closed.
+func (s *sharder) get(w int) (*batch, bool) {
+	sh := s.shards[w]
 	select {
-	case b := <-s.shards[w].free:
+	case b := <-sh.free:
 		b.frames, b.buf, b.tick, b.err = b.frames[:0], b.buf[:0], 0, nil
 		s.cur[w] = b
-		return b
+		return b, true
+	case <-sh.done:
+		return nil, true
 	case <-s.stop:
-		return nil
+		return nil, false
 	}
 }
 
-// send hands worker w its current batch; false when stopped.
+// send hands worker w its current batch (dropping it when that shard is
+// closed); false when every shard is closed.
 func (s *sharder) send(w int) bool {
 	b := s.cur[w]
 	s.cur[w] = nil
+	sh := s.shards[w]
 	select {
-	case s.shards[w].full <- b:
+	case sh.full <- b:
+		return true
+	case <-sh.done:
 		return true
 	case <-s.stop:
 		return false
@@ -163,9 +179,12 @@ func (s *sharder) tick(ts int64) {
 		if s.cur[w] != nil && !s.send(w) {
 			return
 		}
-		b := s.get(w)
-		if b == nil {
+		b, ok := s.get(w)
+		if !ok {
 			return
+		}
+		if b == nil {
+			continue
 		}
 		b.tick = ts
 		if !s.send(w) {
@@ -178,8 +197,12 @@ func (s *sharder) finish(err error) {
 	for w := range s.shards {
 		b := s.cur[w]
 		if b == nil {
-			if b = s.get(w); b == nil {
+			var ok bool
+			if b, ok = s.get(w); !ok {
 				return
+			}
+			if b == nil {
+				continue
 			}
 		}
 		b.err = err
@@ -189,10 +212,12 @@ func (s *sharder) finish(err error) {
 	}
 }
 
-// close tells the reader to stop; it closes the source when it notices.
-func (s *sharder) close() error {
-	s.stopOnce.Do(func() { close(s.stop) })
-	return nil
+// shardClosed notes one closed shard; when all are closed the reader
+// stops, and it closes the source when it notices.
+func (s *sharder) shardClosed() {
+	if int(s.closed.Add(1)) == len(s.shards) {
+		s.stopOnce.Do(func() { close(s.stop) })
+	}
 }
 
 type shard struct {
@@ -202,6 +227,8 @@ type shard struct {
 	cur    *batch
 	i      int
 	err    error
+	done   chan struct{} // closed by Close
+	once   sync.Once
 }
 
 // Read implements Source.
@@ -231,13 +258,20 @@ func (sh *shard) Read(f *Frame) error {
 		select {
 		case b := <-sh.full:
 			sh.cur, sh.i = b, 0
-		case <-sh.parent.stop:
+		case <-sh.done:
 			sh.err = ErrClosed
 		}
 	}
 }
 
 // Close implements Source.
+// Close stops this shard: the reader drops its share of the frames from
+// now on. The reader stops, and closes the source, once every shard is
+// closed or the source ends.
 func (sh *shard) Close() error {
-	return sh.parent.close()
+	sh.once.Do(func() {
+		close(sh.done)
+		sh.parent.shardClosed()
+	})
+	return nil
 }
