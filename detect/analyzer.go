@@ -18,6 +18,10 @@ type snapshot struct {
 	// watermark is the worker's packet time after closing the interval:
 	// it will send no data for intervals that end at or before it.
 	watermark int64
+	// hyg, when set, makes this a hygiene finding instead of an interval.
+	// Findings travel on the same channel as the worker's intervals, so
+	// the engine sees them in the worker's order.
+	hyg *hygieneEvent
 }
 
 // hygieneEvent is one hygiene finding sent from a worker to the engine.
@@ -32,7 +36,6 @@ type analyzer struct {
 	worker   int
 	interval int64
 	out      chan<- snapshot
-	hyg      chan<- hygieneEvent
 	lossless bool
 	c        *Counters
 
@@ -186,13 +189,13 @@ func (a *analyzer) emit(watermark int64) {
 // when the queue is full the finding is dropped and counted, except in
 // lossless (replay) mode.
 func (a *analyzer) hygiene(kind string, hit hygieneHit) {
-	ev := hygieneEvent{kind: kind, hit: hit}
+	ev := snapshot{worker: a.worker, hyg: &hygieneEvent{kind: kind, hit: hit}}
 	if a.lossless {
-		a.hyg <- ev
+		a.out <- ev
 		return
 	}
 	select {
-	case a.hyg <- ev:
+	case a.out <- ev:
 	default:
 		a.c.EventsDropped.Add(1)
 	}

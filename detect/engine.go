@@ -198,7 +198,6 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	e.mu.Unlock()
 
 	snaps := make(chan snapshot, 64*len(srcs))
-	hyg := make(chan hygieneEvent, 1024)
 	records := make(chan *TLSRecord, 4096)
 	var stop atomic.Bool
 	errs := make([]error, len(srcs))
@@ -206,7 +205,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	var wg sync.WaitGroup
 	for i, src := range srcs {
 		c := counters[i]
-		an := &analyzer{worker: i, interval: int64(e.cfg.Interval), out: snaps, hyg: hyg, lossless: e.cfg.Lossless, c: c}
+		an := &analyzer{worker: i, interval: int64(e.cfg.Interval), out: snaps, lossless: e.cfg.Lossless, c: c}
 		if e.stage != nil {
 			an.keys = newKeyed(e.cfg.Detection)
 		}
@@ -272,7 +271,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	aggDone := make(chan struct{})
 	go func() {
 		defer close(aggDone)
-		e.aggregate(snaps, hyg, len(srcs), ckpt)
+		e.aggregate(snaps, len(srcs), ckpt)
 	}()
 	go func() {
 		select {
@@ -300,13 +299,22 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 type pendingInterval struct {
 	f Features
 	m *merged
+	// ks holds each worker's keyed snapshots; they are merged in worker
+	// order when the interval is released, because sketch merges depend
+	// on order and a replay must give the same result every run.
+	ks [][]*keyedSnap
+	// hits are the hygiene findings of the interval, applied in a sorted
+	// order at release so that incident starts do not depend on which
+	// worker reported first.
+	hits []hygieneEvent
 }
 
 // aggregate merges worker snapshots into global intervals and releases an
 // interval once every worker's watermark has passed its end.
-func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers int, ckpt chan []byte) {
+func (e *Engine) aggregate(in <-chan snapshot, workers int, ckpt chan []byte) {
 	interval := int64(e.cfg.Interval)
 	marks := make([]int64, workers)
+	var released int64 // end of the newest released interval
 	pending := map[int64]*pendingInterval{}
 	release := func(upTo int64) {
 		var starts []int64
@@ -319,6 +327,16 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 		for _, s := range starts {
 			p := pending[s]
 			delete(pending, s)
+			released = max(released, s+interval)
+			sort.Slice(p.hits, func(i, j int) bool { return hitLess(&p.hits[i], &p.hits[j]) })
+			for _, h := range p.hits {
+				e.incidents.hit(h, e.anomaly)
+			}
+			for _, ks := range p.ks {
+				for _, k := range ks {
+					p.m.add(k)
+				}
+			}
 			f := &p.f
 			e.mu.Lock()
 			e.last = *f
@@ -352,28 +370,30 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 			e.incidents.resolve(s+interval, e.anomaly)
 		}
 	}
-	for {
-		var (
-			s  snapshot
-			ok bool
-		)
-		select {
-		case h := <-hyg:
-			e.incidents.hit(h, e.anomaly)
-			continue
-		case s, ok = <-in:
+	get := func(start int64) *pendingInterval {
+		p := pending[start]
+		if p == nil {
+			p = &pendingInterval{f: Features{Start: start}, m: newMerged(len(e.cfg.Detection.WatchPrefixes)), ks: make([][]*keyedSnap, workers)}
+			pending[start] = p
 		}
-		if !ok {
-			break
+		return p
+	}
+	for s := range in {
+		if h := s.hyg; h != nil {
+			start := h.hit.ts - h.hit.ts%interval
+			if start+interval <= released || h.hit.ts <= 0 {
+				e.incidents.hit(*h, e.anomaly) // late: its interval is gone
+			} else {
+				get(start).hits = append(get(start).hits, *h)
+			}
+			continue
 		}
 		if s.f.Start != 0 {
-			p := pending[s.f.Start]
-			if p == nil {
-				p = &pendingInterval{f: Features{Start: s.f.Start}, m: newMerged(len(e.cfg.Detection.WatchPrefixes))}
-				pending[s.f.Start] = p
-			}
+			p := get(s.f.Start)
 			p.f.Add(&s.f)
-			p.m.add(s.k)
+			if s.k != nil {
+				p.ks[s.worker] = append(p.ks[s.worker], s.k)
+			}
 		}
 		marks[s.worker] = s.watermark
 		low := marks[0]
@@ -381,15 +401,6 @@ func (e *Engine) aggregate(in <-chan snapshot, hyg <-chan hygieneEvent, workers 
 			low = min(low, m)
 		}
 		release(low)
-	}
-	for {
-		select {
-		case h := <-hyg:
-			e.incidents.hit(h, e.anomaly)
-			continue
-		default:
-		}
-		break
 	}
 	release(maxTime)
 	if e.stage != nil {
@@ -544,4 +555,19 @@ func (e *Engine) LastInterval() Features {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.last
+}
+
+// hitLess orders hygiene findings by packet time, then kind, target and
+// detail.
+func hitLess(a, b *hygieneEvent) bool {
+	if a.hit.ts != b.hit.ts {
+		return a.hit.ts < b.hit.ts
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	if a.hit.target != b.hit.target {
+		return a.hit.target < b.hit.target
+	}
+	return a.hit.detail < b.hit.detail
 }
