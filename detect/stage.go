@@ -96,7 +96,6 @@ type track struct {
 	kofn, slowK *baseline.KOfN
 	res         *baseline.Resolver
 
-	slowSum   float64
 	slowN     int
 	slowStart int64
 	slowFire  bool
