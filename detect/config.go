@@ -71,8 +71,8 @@ type DetectorConfig struct {
 	Disabled bool
 	// K and N: the condition must hold in K of the last N intervals before
 	// an incident fires. Defaults: 3 of 5 for bandwidth_spike and
-	// request_burst, 2 of 3 for syn_flood (whose CUSUM already
-	// accumulates evidence).
+	// request_burst, 1 of 1 for syn_flood and quic_flood (whose CUSUM
+	// already accumulates evidence over intervals).
 	K, N int
 	// Quiet is how long, in packet time, the condition must stay off before
 	// an incident resolves (default 2m).
@@ -145,8 +145,8 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 	}
 	c.BandwidthSpike = c.BandwidthSpike.withDefaults(3, 5, 128<<10)
 	c.RequestBurst = c.RequestBurst.withDefaults(3, 5, 5)
-	c.SYNFlood = c.SYNFlood.withDefaults(2, 3, 10)
-	c.QUICFlood = c.QUICFlood.withDefaults(2, 3, 10)
+	c.SYNFlood = c.SYNFlood.withDefaults(1, 1, 10)
+	c.QUICFlood = c.QUICFlood.withDefaults(1, 1, 10)
 	if c.FlashCrowdShare == 0 {
 		c.FlashCrowdShare = 0.5
 	}

@@ -138,7 +138,7 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("example tls section differs from the defaults:\n%s", diff)
 	}
 	gotStat := cfg.Detection.Stat
-	if gotStat.Learning != 10*time.Minute || gotStat.SYNFlood.K != 2 || gotStat.BandwidthSpike.MinVolume != 131072 || gotStat.Disabled || gotStat.NoSeasonal {
+	if gotStat.Learning != 10*time.Minute || gotStat.SYNFlood.K != 1 || gotStat.BandwidthSpike.MinVolume != 131072 || gotStat.Disabled || gotStat.NoSeasonal {
 		t.Errorf("example detection section does not state the defaults: %+v", gotStat)
 	}
 	if cfg.Alerting == nil || len(cfg.Alerting.Sinks) != 2 {
