@@ -118,6 +118,12 @@ func TestDeliveryWithFaults(t *testing.T) {
 	if got := sleeps.got(); !slices.Equal(got, want) {
 		t.Errorf("retry delays = %v, want %v", got, want)
 	}
+	// The worker counts a delivery after the receiver answered, so wait
+	// for the count before reading the rest.
+	waitFor(t, "four deliveries counted", func() bool {
+		return metricValue(t, reg, MetricNotificationsSent, map[string]string{"sink": "hook"}) == 4
+	})
+	waitFor(t, "empty queue", func() bool { return metricValue(t, reg, MetricQueueLength, map[string]string{"sink": "hook"}) == 0 })
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
