@@ -278,7 +278,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		k := tr.det + "|" + tr.scope
 		if st := states[k]; st == nil || vd.Score > st.Score {
 			states[k] = &DetectorState{Detector: tr.det, Scope: tr.scope, Target: target, Value: vd.Value,
-				Expected: vd.Expected, Lower: vd.Lower, Upper: vd.Upper, Score: vd.Score, Ready: vd.Ready}
+				Expected: vd.Expected, Lower: max(0, vd.Lower), Upper: vd.Upper, Score: vd.Score, Ready: vd.Ready}
 		}
 	}
 	// Global and per-server scopes.
@@ -634,7 +634,7 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 	}
 	a := Anomaly{
 		Kind: tr.det, State: StateFiring, Scope: tr.scope, Target: tr.target,
-		Start: time.Unix(0, start).UTC(), Value: vd.Value, Baseline: vd.Expected, Lower: vd.Lower, Upper: vd.Upper,
+		Start: time.Unix(0, start).UTC(), Value: vd.Value, Baseline: vd.Expected, Lower: max(0, vd.Lower), Upper: vd.Upper,
 		Score: finiteOr(vd.Score), Severity: SeverityWarning.String(), Unit: unitOf(tr.det, tr.scope),
 		Top: s.contributors(tr.det, m),
 	}
@@ -649,7 +649,7 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 		where += " " + tr.target
 	}
 	a.Summary = fmt.Sprintf("%s at %s: %s, expected %s (band %s to %s), score %.1f", tr.det, where,
-		fmtUnit(vd.Value, a.Unit), fmtRate(vd.Expected), fmtRate(vd.Lower), fmtRate(vd.Upper), a.Score)
+		fmtUnit(vd.Value, a.Unit), fmtRate(vd.Expected), fmtRate(a.Lower), fmtRate(vd.Upper), a.Score)
 	detail := v.why
 	if tr.det == KindSYNFlood && m != nil {
 		detail = joinDetail(detail, s.spoofDetail(&a, m, srv))
