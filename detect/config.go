@@ -79,7 +79,7 @@ type DetectorConfig struct {
 	Quiet time.Duration
 	// MinVolume (per second, in the detector's unit) keeps small values
 	// quiet: below it on both the value and the expectation nothing alerts.
-	// Defaults: 131072 bytes/s, 5 hellos/s, 10 SYN/s.
+	// Defaults: 131072 bytes/s, 5 hellos/s, 8 SYN/s (syn_flood), 10 Initials/s (quic_flood).
 	MinVolume float64
 	// Static are optional absolute thresholds per scope (per second, in
 	// the detector's unit), a second line that works without a baseline
@@ -145,7 +145,7 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 	}
 	c.BandwidthSpike = c.BandwidthSpike.withDefaults(3, 5, 128<<10)
 	c.RequestBurst = c.RequestBurst.withDefaults(3, 5, 5)
-	c.SYNFlood = c.SYNFlood.withDefaults(1, 1, 10)
+	c.SYNFlood = c.SYNFlood.withDefaults(1, 1, 8)
 	c.QUICFlood = c.QUICFlood.withDefaults(1, 1, 10)
 	if c.FlashCrowdShare == 0 {
 		c.FlashCrowdShare = 0.5
