@@ -53,7 +53,7 @@ type DetectionConfig struct {
 	// FlashCrowdShare: a global or per-server request burst or bandwidth
 	// spike alerts only when the heaviest client of the interval accounts
 	// for at least this share of the excess over the baseline; an excess
-	// spread over many light clients is a flash crowd (default 0.5; a
+	// spread over many light clients is a flash crowd (default 0.8; a
 	// negative value disables the check).
 	FlashCrowdShare float64
 	// SpoofedSourceRatio: a SYN flood whose unique SYN sources are at least
@@ -148,7 +148,7 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 	c.SYNFlood = c.SYNFlood.withDefaults(1, 1, 8)
 	c.QUICFlood = c.QUICFlood.withDefaults(1, 1, 10)
 	if c.FlashCrowdShare == 0 {
-		c.FlashCrowdShare = 0.5
+		c.FlashCrowdShare = 0.8
 	}
 	if c.SpoofedSourceRatio <= 0 {
 		c.SpoofedSourceRatio = 0.8
