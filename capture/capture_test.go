@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,7 +181,7 @@ func TestShardKeepsFlowsTogether(t *testing.T) {
 				if rr := d.Decode(&f, &p); rr != ResultOK && rr != ResultOtherPort {
 					continue
 				}
-				a, b := p.Src.String()+":"+itoa(int(p.SrcPort)), p.Dst.String()+":"+itoa(int(p.DstPort))
+				a, b := p.Src.String()+":"+strconv.Itoa(int(p.SrcPort)), p.Dst.String()+":"+strconv.Itoa(int(p.DstPort))
 				if a > b {
 					a, b = b, a
 				}

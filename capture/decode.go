@@ -133,12 +133,6 @@ func linkFor(lt LinkType) (linkIndex, bool) {
 	return 0, false
 }
 
-// SupportedLinkType reports whether Decode understands frames of lt.
-func SupportedLinkType(lt LinkType) bool {
-	_, ok := linkFor(lt)
-	return ok
-}
-
 // NewDecoder returns a Decoder for the configured ports.
 func NewDecoder(cfg DecoderConfig) *Decoder {
 	d := &Decoder{

@@ -1,6 +1,9 @@
 package capture
 
-import "net/netip"
+import (
+	"net/netip"
+	"strconv"
+)
 
 // Proto is an IP transport protocol number.
 type Proto uint8
@@ -19,7 +22,7 @@ func (p Proto) String() string {
 	case ProtoUDP:
 		return "udp"
 	}
-	return "proto_" + itoa(int(p))
+	return "proto_" + strconv.Itoa(int(p))
 }
 
 // TCPFlags holds the eight TCP header flags in wire bit order.
@@ -82,25 +85,3 @@ type Packet struct {
 // Truncated reports whether the capture holds less payload than the IP
 // header announced.
 func (p *Packet) Truncated() bool { return uint32(len(p.Payload)) < p.PayloadLen }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}

@@ -70,7 +70,6 @@ type Engine struct {
 	analyzers []*analyzer
 	mu        sync.Mutex
 	stats     []capture.StatsSource
-	last      Features
 	total     Features // sum of all released intervals
 	watched   map[netip.AddrPort]*Features
 	running   atomic.Bool
@@ -339,7 +338,6 @@ func (e *Engine) aggregate(in <-chan snapshot, workers int, ckpt chan []byte) {
 			}
 			f := &p.f
 			e.mu.Lock()
-			e.last = *f
 			e.total.Add(f)
 			if p.m != nil {
 				for _, ap := range e.cfg.Detection.WatchServers {
@@ -548,13 +546,6 @@ func (e *Engine) ProtoTotals() map[capture.Proto]Features {
 	tcp.BytesOut -= udp.BytesOut
 	tcp.UDPPackets, tcp.UDPBytes = [2]uint64{}, [2]uint64{}
 	return map[capture.Proto]Features{capture.ProtoTCP: tcp, capture.ProtoUDP: udp}
-}
-
-// LastInterval returns the most recent closed global interval.
-func (e *Engine) LastInterval() Features {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.last
 }
 
 // hitLess orders hygiene findings by packet time, then kind, target and

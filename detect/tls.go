@@ -29,8 +29,6 @@ type tlsConn struct {
 	hellos     int
 	segments   int
 	helloTS    int64
-	serverSeen bool
-	retry      bool
 	certWanted bool
 	version    uint16 // negotiated
 	rec        *TLSRecord
@@ -164,10 +162,7 @@ func (a *tlsAnalyzer) client(f *flow.Flow, c *tlsConn, p *capture.Packet, feat *
 			a.finish(f, c)
 			return
 		}
-		if m.HandshakeType() != 1 { // ClientHello
-			if m.Content == tlshello.ContentChangeCipherSpec || m.Content == tlshello.ContentHandshake {
-				continue
-			}
+		if m.HandshakeType() != 1 { // not a ClientHello: CCS, other records
 			continue
 		}
 		c.hellos++
@@ -248,13 +243,11 @@ func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
 				return
 			}
 			if a.sh.HelloRetryRequest {
-				c.retry = true
 				if c.rec != nil {
 					c.rec.HelloRetry = true
 				}
 				continue
 			}
-			c.serverSeen = true
 			c.version = a.sh.Version()
 			v, cl := tlshello.VersionOf(c.version), tlshello.ClassOf(a.sh.CipherSuite)
 			a.c.Handshakes[versionLabel(c.version)][classLabel(cl)].Add(1)
@@ -276,7 +269,7 @@ func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
 					a.hygiene(KindWeakCipher, hygieneHit{target: target, detail: cl.String(), ts: p.Timestamp, severity: SeverityWarning})
 				}
 			}
-			if c.version >= 0x0304 || c.version == 0x7f00|c.version&0xff {
+			if c.version >= 0x0304 || c.version>>8 == 0x7f { // TLS 1.3 or a draft of it
 				a.finish(f, c) // TLS 1.3: the rest is encrypted
 				return
 			}
