@@ -170,10 +170,11 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 // packet accounts the keyed features of one packet; syn says it is a
 // client's SYN (without ACK).
 func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool, sc *serverCounts) {
-	// Only large segments rank clients by bytes: they carry nearly all of
-	// a transfer's bytes, and skipping ACKs and small records halves the
-	// per-packet cost.
-	if p.PayloadLen >= minRankedPayload {
+	// Clients are ranked by the bytes sent to them, the direction that
+	// bandwidth_spike scores. Only large segments count: they carry nearly
+	// all of a transfer's bytes, and skipping ACKs and small records halves
+	// the per-packet cost.
+	if !toServer && p.PayloadLen >= minRankedPayload {
 		k.clientBytes.Offer(client, uint64(p.IPLen))
 	}
 	if !toServer || !syn {

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/netip"
 	"sort"
@@ -99,7 +100,9 @@ type track struct {
 	slowN     int
 	slowStart int64
 	slowFire  bool
-	ring      []float64 // the last per-second bytes toward the clients (bandwidth_spike)
+	slowWhy   string           // the slow verdict's explanation, while it fires
+	slowVd    baseline.Verdict // the slow verdict, while it fires
+	ring      []float64        // the last per-second bytes toward the clients (bandwidth_spike)
 	ringN     int
 
 	runStart int64 // start of the first positive interval of the current run
@@ -131,14 +134,14 @@ type stage struct {
 	dropped   uint64
 	states    []DetectorState
 	maxGapIvs int64
-	// bwExplained is the interval's byte rate above the heaviest-client
-	// band, summed over the clients above it in this interval and the
-	// previous one.
-	bwExplained float64
-	bwAbove     map[netip.Addr]bool // clients above the band last interval
+	// bwRing holds the per-client download bytes of the last fastWindow
+	// intervals (bwRingN written so far).
+	bwRing  [fastWindow]map[netip.Addr]uint64
+	bwRingN int
 	// winBytes sums each client's bytes over the current slow window.
 	winBytes map[netip.Addr]uint64
-	winN     int64
+	winN     int64 // intervals summed in winBytes
+	winIdx   int64 // slow window of winBytes
 }
 
 func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit func(Anomaly)) *stage {
@@ -219,13 +222,13 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 			w := max(1, int(s.cfg.Learning/s.cfg.Slow))
 			t.slow = newRateBase(&s.cfg, w, 4, baseline.Guard{Floor: g.Floor / 4, FloorFraction: 0.25, MinVolume: g.MinVolume})
 			t.slowK = must(baseline.NewKOfN(2, 3))
-		}
-		if det == KindBandwidthSpike {
-			t.ring = make([]float64, max(fastWindow, int(int64(s.cfg.Slow)/s.iv)))
 			s.restoreInto(key+"|slow|ewma", t.slow.ew)
 			if t.slow.se != nil {
 				s.restoreInto(key+"|slow|seasonal", t.slow.se)
 			}
+		}
+		if det == KindBandwidthSpike {
+			t.ring = make([]float64, max(fastWindow, int((int64(s.cfg.Slow)+s.iv-1)/s.iv)))
 		}
 	}
 	return t
@@ -311,7 +314,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 			s.hysteresis(tr, start, end, v, m, srv)
 		}
 	}
-	s.bwExplained = s.explainBytes(start, m)
+	s.clientWindows(start, m)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))
 	byName := map[string]*serverSnap{}
@@ -421,27 +424,37 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		fm := medianLast(tr.ring, tr.ringN, fastWindow)
 		vd := tr.fast.step(start, fm, learn)
 		tr.last = vd
-		cond := vd.High() && vd.Score >= bwMinScore && s.concentrated(vd, topVals(m.clientBytes, 1), s.ivSec)
+		cond := vd.High() && vd.Score >= bwMinScore && s.concentratedRate(vd, s.fastTop())
 		why := ""
 		if tr.slow != nil {
+			// Slow windows are aligned to multiples of Slow in packet time,
+			// the same for every track and for the per-client window sums.
 			if tr.slowN == 0 {
 				tr.slowStart = start
 			}
 			tr.slowN++
-			if int64(tr.slowN)*s.iv >= int64(s.cfg.Slow) {
-				sm := medianLast(tr.ring, tr.ringN, tr.slowN)
-				sv := tr.slow.step(tr.slowStart, sm, learn)
-				ok := sv.High() && (s.cfg.FlashCrowdShare <= 0 || s.slowTop(tr) >= s.cfg.FlashCrowdShare*(sv.Value-sv.Expected))
-				tr.slowFire = tr.slowK.Step(ok)
-				tr.slowN = 0
-				if tr.slowFire && !cond {
-					cond, why = true, fmt.Sprintf("the %v median %s is above its band (upper %s)", s.cfg.Slow, fmtRate(sm), fmtRate(sv.Upper))
-					if sv.Score > vd.Score {
-						tr.last, vd = sv, sv
+			if s.slowWindow(start+s.iv) != s.slowWindow(start) {
+				// The window closes with this interval. A track's first,
+				// partial window is scored only when it covers half of one.
+				if 2*int64(tr.slowN)*s.iv >= int64(s.cfg.Slow) {
+					sm := medianLast(tr.ring, tr.ringN, tr.slowN)
+					sv := tr.slow.step(tr.slowStart, sm, learn)
+					ok := sv.High() && s.concentratedRate(sv, s.slowTop())
+					tr.slowFire = tr.slowK.Step(ok)
+					tr.slowWhy = ""
+					if tr.slowFire {
+						tr.slowWhy = fmt.Sprintf("the %v median %s is above its band (upper %s)", s.cfg.Slow, fmtRate(sm), fmtRate(sv.Upper))
+						tr.slowVd = sv
 					}
 				}
-			} else if tr.slowFire {
-				cond = true // hold the slow condition between windows
+				tr.slowN = 0
+			}
+			// The slow condition holds until the next window's verdict.
+			if tr.slowFire && !cond {
+				cond, why = true, tr.slowWhy
+				if tr.slowVd.Score > vd.Score {
+					tr.last, vd = tr.slowVd, tr.slowVd
+				}
 			}
 		}
 		if static > 0 && v >= static {
@@ -489,66 +502,62 @@ func medianLast(ring []float64, n, k int) float64 {
 	return (w[k/2-1] + w[k/2]) / 2
 }
 
-// slowTop returns the heaviest client's mean byte rate over the current
-// slow window, from the per-window client totals.
-func (s *stage) slowTop(tr *track) float64 {
+// slowTop returns the heaviest client's mean download rate over the current
+// slow window, from the per-client window sums.
+func (s *stage) slowTop() float64 {
 	var t uint64
 	for _, v := range s.winBytes {
 		t = max(t, v)
 	}
-	return float64(t) / (float64(tr.slowN) * s.ivSec)
+	return s.rate(t) / float64(max(1, s.winN))
 }
 
-// topVals sums the n largest counts of m.
-func topVals[K comparable](m map[K]uint64, n int) uint64 {
-	vs := make([]uint64, 0, len(m))
-	for _, v := range m {
-		vs = append(vs, v)
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i] > vs[j] })
-	var t uint64
-	for i := range min(n, len(vs)) {
-		t += vs[i]
-	}
-	return t
-}
+// slowWindow returns the index of the slow window holding time t.
+func (s *stage) slowWindow(t int64) int64 { return t / int64(s.cfg.Slow) }
 
-// explainBytes scores every client's byte rate against the band of the
-// heaviest client's rate, learns the heaviest rate, and returns the sum of
-// the excess of the clients above the band in this interval and the last:
-// the part of a bandwidth rise that abnormal clients explain. A flash
-// crowd raises the total, and more clients raise the heaviest one, but no
-// client stays far above the band: single downloads are short.
-func (s *stage) explainBytes(start int64, m *merged) float64 {
-	if s.cfg.BandwidthSpike.Disabled || s.cfg.FlashCrowdShare <= 0 {
-		return 0
+// clientWindows records the interval's per-client download bytes in the
+// fast window ring and the slow window sums, for the concentration checks
+// of bandwidth_spike.
+func (s *stage) clientWindows(start int64, m *merged) {
+	if s.cfg.BandwidthSpike.Disabled {
+		return
 	}
-	b := s.keyedBase(KindBandwidthSpike, ScopeClient)
-	var ex, maxV float64
-	above := map[netip.Addr]bool{}
-	if s.winN*s.iv >= int64(s.cfg.Slow) {
-		clear(s.winBytes)
-		s.winN = 0
+	if s.cfg.Slow > 0 {
+		if w := s.slowWindow(start); w != s.winIdx {
+			clear(s.winBytes)
+			s.winIdx, s.winN = w, 0
+		}
 	}
 	s.winN++
 	for a, c := range m.clientBytes {
 		s.winBytes[a] += c
-		v := s.rate(c)
-		maxV = max(maxV, v)
-		if vd := b.check(start, v); vd.High() {
-			above[a] = true
-			if s.bwAbove[a] {
-				ex += v - vd.Expected
+	}
+	s.bwRing[s.bwRingN%fastWindow] = maps.Clone(m.clientBytes)
+	s.bwRingN++
+}
+
+// fastTop returns the highest rate, over the clients, of a client's median
+// download rate over the fast window: the same statistic as the fast
+// bandwidth series, so that clients who each burst for a second in turn
+// (the many downloads of a flash crowd) do not pass for one heavy client.
+func (s *stage) fastTop() float64 {
+	k := min(s.bwRingN, fastWindow)
+	var best float64
+	seen := map[netip.Addr]bool{}
+	w := make([]float64, k)
+	for i := range k {
+		for a := range s.bwRing[i] {
+			if seen[a] {
+				continue
 			}
+			seen[a] = true
+			for j := range k {
+				w[j] = s.rate(s.bwRing[j][a])
+			}
+			best = max(best, medianLast(w, k, k))
 		}
 	}
-	s.bwAbove = above
-	learn := true
-	if g := s.global[KindBandwidthSpike]; g != nil && g.res.Active() {
-		learn = false
-	}
-	b.step(start, maxV, learn)
-	return ex
+	return best
 }
 
 // topHello returns the heaviest client's ClientHellos in the interval.
@@ -564,6 +573,11 @@ func (s *stage) topHello(m *merged) uint64 {
 // topCount) explains at least FlashCrowdShare of the excess over the
 // baseline; an excess spread over many light clients is a flash crowd.
 func (s *stage) concentrated(vd baseline.Verdict, topCount uint64, ivSec float64) bool {
+	return s.concentratedRate(vd, float64(topCount)/ivSec)
+}
+
+// concentratedRate is concentrated for a rate.
+func (s *stage) concentratedRate(vd baseline.Verdict, top float64) bool {
 	if s.cfg.FlashCrowdShare <= 0 {
 		return true
 	}
@@ -571,7 +585,7 @@ func (s *stage) concentrated(vd baseline.Verdict, topCount uint64, ivSec float64
 	if excess <= 0 {
 		return false
 	}
-	return float64(topCount)/ivSec >= s.cfg.FlashCrowdShare*excess
+	return top >= s.cfg.FlashCrowdShare*excess
 }
 
 // hysteresis runs the k-of-n filter and the resolver, and emits firing and

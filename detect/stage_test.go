@@ -5,6 +5,7 @@ import (
 	"github.com/monitor443/monitor443/capture"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -221,5 +222,112 @@ func TestQUICFlood(t *testing.T) {
 	last := (*out)[len(*out)-1]
 	if last.Kind != KindQUICFlood || last.State != StateResolved {
 		t.Errorf("last event = %s %s, want quic_flood resolved", last.Kind, last.State)
+	}
+}
+
+// TestBandwidthConcentration feeds the same rise of download bytes three
+// ways. One client taking it all for the whole spike must fire. Heavy
+// downloads that each last a second, by a different client every second
+// (what a flash crowd of large responses looks like), must not: in every
+// interval one client holds the whole excess, but no client holds it over
+// the fast window. Nor may the rise spread over many light clients.
+func TestBandwidthConcentration(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"one client", "rotating clients", "crowd"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: 30 * time.Second})
+			t0 := int64(1_700_000_000) * sec
+			for i := range 60 {
+				m := newMerged(0)
+				for c := range 10 {
+					m.clientBytes[netip.AddrFrom4([4]byte{192, 0, 2, byte(c)})] = 5_000
+				}
+				total := uint64(50_000)
+				if i >= 40 {
+					total += 1_000_000
+					switch mode {
+					case "one client":
+						m.clientBytes[netip.MustParseAddr("203.0.113.7")] = 1_000_000
+					case "rotating clients":
+						m.clientBytes[netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})] = 1_000_000
+					default:
+						for c := range 100 {
+							m.clientBytes[netip.AddrFrom4([4]byte{198, 51, 100, byte(c)})] = 10_000
+						}
+					}
+				}
+				st.interval(t0+int64(i)*sec, &Features{BytesOut: total}, m)
+			}
+			var fired []string
+			for _, a := range *out {
+				if a.Kind == KindBandwidthSpike && a.State == StateFiring {
+					fired = append(fired, a.Scope)
+				}
+			}
+			if want := mode == "one client"; (len(fired) > 0) != want {
+				t.Errorf("bandwidth_spike fired at %v, want firing %v", fired, want)
+			}
+		})
+	}
+}
+
+// TestSlowWindowsAligned checks that the slow bandwidth series of a server
+// first seen in the middle of a slow window, later than the global series,
+// scores its windows on the same
+// boundaries as the per-client window sums: a steady single-client rise
+// too small for the fast series fires through the slow one, at server
+// scope too, at the end of an aligned window.
+func TestSlowWindowsAligned(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: 2 * time.Minute,
+		BandwidthSpike: DetectorConfig{MinVolume: 1000}})
+	srv := netip.MustParseAddrPort("198.51.100.1:443")
+	t0 := int64(1_700_000_000)*sec + 17*sec // 37 s into a minute
+	bytesAt := func(i int) (spread, heavy uint64) {
+		// Runs of three quiet and three busy seconds: a wide fast band
+		// (the fast series is a three-second median), a narrow slow one.
+		spread = 10_000
+		if i%6 >= 3 {
+			spread = 40_000
+		}
+		if i >= 600 {
+			heavy = 40_000
+		}
+		return
+	}
+	for i := range 900 {
+		m := newMerged(0)
+		spread, heavy := bytesAt(i)
+		for c := range 10 {
+			m.clientBytes[netip.AddrFrom4([4]byte{192, 0, 2, byte(c)})] = spread / 10
+		}
+		if heavy > 0 {
+			m.clientBytes[netip.MustParseAddr("203.0.113.7")] = heavy
+		}
+		f := Features{BytesOut: spread + heavy}
+		if i >= 23 { // the server is first seen after the global series
+			m.servers[srv] = &serverSnap{addr: srv, f: f}
+		}
+		st.interval(t0+int64(i)*sec, &f, m)
+	}
+	got := map[string]Anomaly{}
+	for _, a := range *out {
+		if a.Kind == KindBandwidthSpike && a.State == StateFiring {
+			got[a.Scope] = a
+		}
+	}
+	for _, scope := range []string{ScopeGlobal, ScopeServer} {
+		a, ok := got[scope]
+		if !ok {
+			t.Errorf("no bandwidth_spike at %s scope; events: %+v", scope, *out)
+			continue
+		}
+		if !strings.Contains(a.Detail, "median") {
+			t.Errorf("%s alert did not come from the slow series: %q", scope, a.Detail)
+		}
+		if a.Detected.Unix()%60 != 0 && a.Detected.Unix()%60 > 5 {
+			t.Errorf("%s alert detected at %v, want just after a minute boundary", scope, a.Detected)
+		}
 	}
 }
