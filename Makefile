@@ -50,7 +50,7 @@ deps:
 # The whole suite: unit, race, conformance, live-capture (network
 # namespaces, as root), integration with the real Prometheus and
 # Alertmanager, rule tests, and the generated-files check.
-test: deps vet lint test-go integration e2e bench-smoke fuzz-smoke check-generate
+test: deps vet lint test-go integration e2e eval bench-smoke fuzz-smoke check-generate
 	deploy/prometheus/check.sh
 	@echo "make test: all passed"
 
