@@ -106,6 +106,9 @@ type track struct {
 	ringN     int
 
 	runStart int64 // start of the first positive interval of the current run
+	// halfOpen is the half-open flow count at the end of the last interval
+	// that was not part of a run (global syn_flood only), for the alert.
+	halfOpen uint64
 	last     baseline.Verdict
 	a        Anomaly // the open incident's firing event
 	peak     float64
@@ -407,8 +410,14 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		tr.last = vs
 		cond := vs.High() && vu.High()
 		why := ""
+		if tr.scope == ScopeGlobal && cond && f.HalfOpen > 0 {
+			why = fmt.Sprintf("half-open flows %d (%d before)", f.HalfOpen, tr.halfOpen)
+		}
+		if !cond && tr.runStart == 0 && !tr.res.Active() {
+			tr.halfOpen = f.HalfOpen
+		}
 		if static > 0 && syn >= static {
-			cond, why = true, "above the static threshold "+fmtRate(static)
+			cond, why = true, joinDetail("above the static threshold "+fmtRate(static), why)
 		}
 		return verdict{vd: vs, cond: cond, why: why}
 	case KindBandwidthSpike:

@@ -37,9 +37,9 @@ func TestSYNFloodHandComputed(t *testing.T) {
 	t0 := int64(1_700_000_000) * sec
 	resolvedAt := -1
 	for i := range 40 {
-		f := Features{SYN: 4, Handshakes: 4, ClientHellos: 4}
+		f := Features{SYN: 4, Handshakes: 4, ClientHellos: 4, HalfOpen: 3}
 		if i >= 10 && i < 13 {
-			f.SYN = 40
+			f.SYN, f.HalfOpen = 40, 3+36*uint64(i-9)
 		}
 		n := len(*out)
 		st.interval(t0+int64(i)*sec, &f, newMerged(0))
@@ -76,6 +76,11 @@ func TestSYNFloodHandComputed(t *testing.T) {
 	// Alarm threshold shown in the alert: μ + (K+H)·σ = 4 + 5.5·1.
 	if f.Upper != 9.5 {
 		t.Errorf("upper = %v, want 9.5", f.Upper)
+	}
+	// Half-open flows grew by 36 a second from 3; the firing interval (11)
+	// ended with 75.
+	if !strings.Contains(f.Detail, "half-open flows 75 (3 before)") {
+		t.Errorf("detail %q does not report the half-open growth", f.Detail)
 	}
 }
 
