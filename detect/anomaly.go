@@ -62,7 +62,13 @@ type Contributor struct {
 // Anomaly is one incident's firing or resolved event, as written to
 // --output.alerts and adapted into an alert by cmd.
 type Anomaly struct {
-	ID     string     `json:"id"`
+	ID string `json:"id"`
+	// Group correlates alerts of one event seen at several scopes: it is
+	// the ID of the first alert of the same kind whose incident was still
+	// open when this one fired (its own ID when none was). A 40 hellos/s
+	// client fires at global, server, client, prefix and SNI scope under
+	// one group.
+	Group  string     `json:"group"`
 	Kind   string     `json:"kind"`
 	State  State      `json:"state"`
 	Scope  string     `json:"scope"`

@@ -42,6 +42,7 @@ type eventResult struct {
 	first    string // scope and target of the first matching alert
 	alerts   int    // firing alerts of the expected kind during the event
 	repeats  int    // (scope, target) pairs that fired more than once
+	groups   int    // distinct alert groups among those alerts
 }
 
 // score matches firing anomalies to injected events. An alert matches an
@@ -61,6 +62,7 @@ func score(as []Anomaly, events []synth.TruthEvent, labels []string) ([]eventRes
 			continue
 		}
 		seen := map[string]int{}
+		groups := map[string]bool{}
 		for _, a := range as {
 			if a.State != StateFiring || a.Kind != r.want || a.Detected == nil {
 				continue
@@ -71,6 +73,7 @@ func score(as []Anomaly, events []synth.TruthEvent, labels []string) ([]eventRes
 			}
 			r.alerts++
 			seen[a.Scope+" "+a.Target]++
+			groups[a.Group] = true
 			if !r.detected || d.Sub(ev.Start) < r.latency {
 				r.detected, r.latency, r.first = true, d.Sub(ev.Start), a.Scope+" "+a.Target
 			}
@@ -80,6 +83,7 @@ func score(as []Anomaly, events []synth.TruthEvent, labels []string) ([]eventRes
 				r.repeats++
 			}
 		}
+		r.groups = len(groups)
 		res = append(res, r)
 	}
 	var false_ []Anomaly
@@ -110,18 +114,18 @@ func score(as []Anomaly, events []synth.TruthEvent, labels []string) ([]eventRes
 
 func printResults(w io.Writer, res []eventResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "| scenario\t| event\t| start\t| rate\t| detector\t| detected\t| latency\t| alerts\t| re-fired\t| first alert |")
-	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|--- |")
+	fmt.Fprintln(tw, "| scenario\t| event\t| start\t| rate\t| detector\t| detected\t| latency\t| alerts\t| groups\t| re-fired\t| first alert |")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|--- |")
 	for _, r := range res {
-		want, det, lat, n, rep := r.want, "yes", r.latency.Round(time.Second).String(), fmt.Sprint(r.alerts), fmt.Sprint(r.repeats)
+		want, det, lat, n, g, rep := r.want, "yes", r.latency.Round(time.Second).String(), fmt.Sprint(r.alerts), fmt.Sprint(r.groups), fmt.Sprint(r.repeats)
 		switch {
 		case want == "":
-			want, det, lat, n, rep = "(benign)", "-", "-", "-", "-"
+			want, det, lat, n, g, rep = "(benign)", "-", "-", "-", "-", "-"
 		case !r.detected:
 			det, lat = "**no**", "-"
 		}
-		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %.0f %s\t| %s\t| %s\t| %s\t| %s\t| %s\t| %s |\n", r.label, r.ev.Kind, r.ev.Start.Format("15:04"),
-			r.ev.Rate, r.ev.RateUnit, want, det, lat, n, rep, r.first)
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %.0f %s\t| %s\t| %s\t| %s\t| %s\t| %s\t| %s\t| %s |\n", r.label, r.ev.Kind, r.ev.Start.Format("15:04"),
+			r.ev.Rate, r.ev.RateUnit, want, det, lat, n, g, rep, r.first)
 	}
 	tw.Flush()
 }
@@ -292,7 +296,7 @@ func TestEval(t *testing.T) {
 // floods (spoofed or botnet, 3x or more) within 2 s of onset; request
 // bursts and bandwidth spikes of 8x or more within 5 s; at most one false
 // alert per simulated day; one alert per incident at each scope and target
-// (no re-firing during an attack).
+// (no re-firing during an attack), all of an attack's alerts in one group.
 func targetMisses(res []eventResult, falseAlerts, days int) []string {
 	var out []string
 	for _, r := range res {
@@ -317,6 +321,9 @@ func targetMisses(res []eventResult, falseAlerts, days int) []string {
 		}
 		if r.repeats > 0 {
 			out = append(out, fmt.Sprintf("%s: %d scopes fired more than once", r.label, r.repeats))
+		}
+		if r.groups != 1 {
+			out = append(out, fmt.Sprintf("%s: its alerts fell into %d groups, want one", r.label, r.groups))
 		}
 	}
 	if float64(falseAlerts) > float64(days) {

@@ -52,6 +52,7 @@ func (in *incidents) hit(h hygieneEvent, emit func(Anomaly)) {
 		a.Scope = "client"
 	}
 	a.ID = incidentID(a.Kind, a.Scope, a.Target, h.hit.ts)
+	a.Group = a.ID
 	in.open[key] = &incident{a: a, last: h.hit.ts, hits: 1}
 	emit(a)
 }

@@ -128,8 +128,9 @@ type stage struct {
 	global map[string]*track // by detector
 	server map[string]*track // by detector + "|" + target
 	keyed  map[string]map[string]*track
-	scopeB map[string]*rateBase // max-key baselines by detector|scope
-	pfx    []map[string]*track  // watched prefixes: by detector
+	scopeB map[string]*rateBase   // max-key baselines by detector|scope
+	pfx    []map[string]*track    // watched prefixes: by detector
+	groups map[string]*alertGroup // open alert groups, by detector
 
 	next      int64 // start of the next expected interval
 	lastCkpt  int64
@@ -151,7 +152,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit,
 		global: map[string]*track{}, server: map[string]*track{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, winBytes: map[netip.Addr]uint64{}, maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, winBytes: map[netip.Addr]uint64{}, maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 
@@ -597,6 +598,31 @@ func (s *stage) concentratedRate(vd baseline.Verdict, top float64) bool {
 	return top >= s.cfg.FlashCrowdShare*excess
 }
 
+// alertGroup is the open group of one detector's overlapping incidents.
+type alertGroup struct {
+	id   string
+	open int // incidents of the group not yet resolved
+}
+
+// joinGroup returns the group of a new incident of det with ID id: the
+// open group of det, or a new one named id.
+func (s *stage) joinGroup(det, id string) string {
+	g := s.groups[det]
+	if g == nil || g.open == 0 {
+		g = &alertGroup{id: id}
+		s.groups[det] = g
+	}
+	g.open++
+	return g.id
+}
+
+// leaveGroup records that one incident of det's open group resolved.
+func (s *stage) leaveGroup(det string) {
+	if g := s.groups[det]; g != nil && g.open > 0 {
+		g.open--
+	}
+}
+
 // hysteresis runs the k-of-n filter and the resolver, and emits firing and
 // resolved events.
 func (s *stage) hysteresis(tr *track, start, end int64, v verdict, m *merged, srv *serverSnap) {
@@ -610,6 +636,7 @@ func (s *stage) hysteresis(tr *track, start, end int64, v verdict, m *merged, sr
 	switch tr.res.Step(end, fire) {
 	case baseline.Started:
 		tr.a = s.anomaly(tr, v, m, srv)
+		tr.a.Group = s.joinGroup(tr.det, tr.a.ID)
 		tr.peak, tr.peakSc = v.vd.Value, v.vd.Score
 		s.emit(tr.a)
 	case baseline.Resolved:
@@ -620,6 +647,7 @@ func (s *stage) hysteresis(tr *track, start, end int64, v verdict, m *merged, sr
 		a.Value, a.Score = tr.peak, tr.peakSc
 		a.Summary = a.Summary + fmt.Sprintf("; ended after %v, peak %s", e.Sub(a.Start).Round(time.Second), fmtUnit(tr.peak, a.Unit))
 		s.emit(a)
+		s.leaveGroup(tr.det)
 		tr.runStart = 0
 	default:
 		if tr.res.Active() && fire {
@@ -927,6 +955,7 @@ func (s *stage) resolveAll() {
 		a.Value, a.Score = tr.peak, tr.peakSc
 		a.Summary = a.Summary + fmt.Sprintf("; ended after %v, peak %s", e.Sub(a.Start).Round(time.Second), fmtUnit(tr.peak, a.Unit))
 		s.emit(a)
+		s.leaveGroup(tr.det)
 		tr.res.Reset()
 		tr.kofn.Reset()
 		tr.runStart = 0

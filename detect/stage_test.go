@@ -143,6 +143,12 @@ func TestFlashCrowd(t *testing.T) {
 			if !crowd && (!scopes[ScopeGlobal] || !scopes[ScopeClient]) {
 				t.Errorf("burst alerted at scopes %v, want global and client", scopes)
 			}
+			// One event at several scopes: one group, named after the first.
+			for _, a := range *out {
+				if a.Group != (*out)[0].ID {
+					t.Errorf("%s %s alert in group %q, want the first alert's ID %q", a.Scope, a.Target, a.Group, (*out)[0].ID)
+				}
+			}
 		})
 	}
 }
@@ -334,5 +340,32 @@ func TestSlowWindowsAligned(t *testing.T) {
 		if a.Detected.Unix()%60 != 0 && a.Detected.Unix()%60 > 5 {
 			t.Errorf("%s alert detected at %v, want just after a minute boundary", scope, a.Detected)
 		}
+	}
+}
+
+// TestAlertGroups: incidents of one detector that overlap share the first
+// one's group; once all have resolved, the next incident opens a new group;
+// other detectors have their own.
+func TestAlertGroups(t *testing.T) {
+	t.Parallel()
+	st, _ := newTestStage(DetectionConfig{})
+	if g := st.joinGroup(KindSYNFlood, "a"); g != "a" {
+		t.Errorf("first group = %q, want a", g)
+	}
+	if g := st.joinGroup(KindSYNFlood, "b"); g != "a" {
+		t.Errorf("overlapping incident's group = %q, want a", g)
+	}
+	if g := st.joinGroup(KindRequestBurst, "c"); g != "c" {
+		t.Errorf("other detector's group = %q, want c", g)
+	}
+	st.leaveGroup(KindSYNFlood)
+	if g := st.joinGroup(KindSYNFlood, "d"); g != "a" {
+		t.Errorf("group with one incident still open = %q, want a", g)
+	}
+	st.leaveGroup(KindSYNFlood)
+	st.leaveGroup(KindSYNFlood)
+	st.leaveGroup(KindSYNFlood) // one too many: must not go negative
+	if g := st.joinGroup(KindSYNFlood, "e"); g != "e" {
+		t.Errorf("group after all resolved = %q, want a new one, e", g)
 	}
 }

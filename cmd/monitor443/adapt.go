@@ -17,6 +17,11 @@ func toAlert(a detect.Anomaly) alerting.Alert {
 		Value: a.Value, Expected: a.Baseline, Lower: a.Lower, Upper: a.Upper, Score: a.Score, Unit: a.Unit,
 		StartsAt: a.Start, State: alerting.StateFiring, Summary: a.Summary, Description: a.Detail,
 	}
+	if a.Group != "" {
+		// One label for every alert of an event seen at several scopes, so
+		// that receivers (Alertmanager's group_by) notify about it once.
+		out.Labels = map[string]string{"group": a.Group}
+	}
 	if a.State == detect.StateResolved {
 		out.State = alerting.StateResolved
 		if a.End != nil {
