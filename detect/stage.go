@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -142,6 +143,7 @@ type stage struct {
 	// intervals (bwRingN written so far).
 	bwRing  [fastWindow]map[netip.Addr]uint64
 	bwRingN int
+	bwTop   float64 // fastTop of the current interval
 	// winBytes sums each client's bytes over the current slow window.
 	winBytes map[netip.Addr]uint64
 	winN     int64 // intervals summed in winBytes
@@ -434,7 +436,7 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		fm := medianLast(tr.ring, tr.ringN, fastWindow)
 		vd := tr.fast.step(start, fm, learn)
 		tr.last = vd
-		cond := vd.High() && vd.Score >= bwMinScore && s.concentratedRate(vd, s.fastTop())
+		cond := vd.High() && vd.Score >= bwMinScore && s.concentratedRate(vd, s.bwTop)
 		why := ""
 		if tr.slow != nil {
 			// Slow windows are aligned to multiples of Slow in packet time,
@@ -537,13 +539,14 @@ func (s *stage) clientWindows(start int64, m *merged) {
 			clear(s.winBytes)
 			s.winIdx, s.winN = w, 0
 		}
-	}
-	s.winN++
-	for a, c := range m.clientBytes {
-		s.winBytes[a] += c
+		s.winN++
+		for a, c := range m.clientBytes {
+			s.winBytes[a] += c
+		}
 	}
 	s.bwRing[s.bwRingN%fastWindow] = maps.Clone(m.clientBytes)
 	s.bwRingN++
+	s.bwTop = s.fastTop()
 }
 
 // fastTop returns the highest rate, over the clients, of a client's median
@@ -564,7 +567,12 @@ func (s *stage) fastTop() float64 {
 			for j := range k {
 				w[j] = s.rate(s.bwRing[j][a])
 			}
-			best = max(best, medianLast(w, k, k))
+			slices.Sort(w)
+			med := w[k/2]
+			if k%2 == 0 {
+				med = (w[k/2-1] + w[k/2]) / 2
+			}
+			best = max(best, med)
 		}
 	}
 	return best

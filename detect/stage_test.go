@@ -369,3 +369,23 @@ func TestAlertGroups(t *testing.T) {
 		t.Errorf("group after all resolved = %q, want a new one, e", g)
 	}
 }
+
+// TestSlowDisabled: with the slow series off (a negative Slow) the stage
+// neither builds slow baselines nor keeps per-client window sums, which
+// would otherwise grow with every client ever seen.
+func TestSlowDisabled(t *testing.T) {
+	t.Parallel()
+	st, _ := newTestStage(DetectionConfig{Slow: -1, Learning: 5 * time.Second})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 300 {
+		m := newMerged(0)
+		m.clientBytes[netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(i)})] = 200_000
+		st.interval(t0+int64(i)*sec, &Features{BytesOut: 200_000}, m)
+	}
+	if n := len(st.winBytes); n != 0 {
+		t.Errorf("window sums hold %d clients with the slow series off", n)
+	}
+	if tr := st.global[KindBandwidthSpike]; tr == nil || tr.slow != nil {
+		t.Errorf("global bandwidth track %+v, want one without a slow series", tr)
+	}
+}
