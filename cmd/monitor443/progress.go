@@ -115,16 +115,33 @@ func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted
 }
 
 // printIncidents lists the run's alert incidents, statistical ones first,
-// one line each, at most 25.
+// one line each, at most 25. Alerts of one event at several scopes (one
+// group) follow the group's first alert, marked "└ same event".
 func printIncidents(w io.Writer, book *alertBook) {
 	all, more := book.incidents()
 	if len(all) == 0 {
 		return
 	}
+	first := map[string]time.Time{} // earliest start of each group
+	for _, a := range all {
+		if t, ok := first[a.Group]; !ok || a.Start.Before(t) {
+			first[a.Group] = a.Start
+		}
+	}
 	sort.SliceStable(all, func(i, j int) bool {
 		si, sj := all[i].Unit != "", all[j].Unit != ""
 		if si != sj {
 			return si
+		}
+		gi, gj := first[all[i].Group], first[all[j].Group]
+		if !gi.Equal(gj) {
+			return gi.Before(gj)
+		}
+		if all[i].Group != all[j].Group {
+			return all[i].Group < all[j].Group
+		}
+		if li, lj := all[i].ID == all[i].Group, all[j].ID == all[j].Group; li != lj {
+			return li
 		}
 		return all[i].Start.Before(all[j].Start)
 	})
@@ -151,6 +168,10 @@ func printIncidents(w io.Writer, book *alertBook) {
 				what += ", sources look spoofed"
 			}
 		}
-		fmt.Fprintf(w, "    %-16s %-8s %-28s %s: %s\n", a.Kind, a.Severity, target, when, what)
+		kind := a.Kind
+		if a.Group != "" && a.Group != a.ID && i > 0 && all[i-1].Group == a.Group {
+			kind = "  └ same event"
+		}
+		fmt.Fprintf(w, "    %-16s %-8s %-28s %s: %s\n", kind, a.Severity, target, when, what)
 	}
 }
