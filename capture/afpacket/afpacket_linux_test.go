@@ -3,7 +3,6 @@
 package afpacket_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,13 +10,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/capture/afpacket"
+	"github.com/monitor443/monitor443/capture/internal/netnstest"
 )
 
 // The live tests build their own network with testdata/tlslab.sh:
@@ -43,44 +41,12 @@ const (
 	pollPeriod = 200 * time.Millisecond
 )
 
-// Capability bit numbers (linux/capability.h).
-const (
-	capNetAdmin = 12
-	capNetRaw   = 13
-	capSysAdmin = 21
-)
-
-// effectiveCaps returns the process's effective capability set.
-func effectiveCaps(t *testing.T) uint64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skipf("live capture test: cannot read capabilities: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				t.Fatalf("parse CapEff %q: %v", v, err)
-			}
-			return caps
-		}
-	}
-	t.Skip("live capture test: no CapEff line in /proc/self/status")
-	return 0
-}
-
 // requireCaps skips the test unless the process holds every capability.
 func requireCaps(t *testing.T, caps ...uint) {
 	t.Helper()
-	eff := effectiveCaps(t)
-	for _, c := range caps {
-		if eff&(1<<c) == 0 {
-			t.Skip("live capture test needs root (CAP_NET_RAW, CAP_NET_ADMIN and CAP_SYS_ADMIN for network namespaces); " +
-				"build it with `go test -c -race ./capture/afpacket` and run afpacket.test as root from capture/afpacket")
-		}
+	if !netnstest.HasCaps(t, caps...) {
+		t.Skip("live capture test needs root (CAP_NET_RAW, CAP_NET_ADMIN and CAP_SYS_ADMIN for network namespaces); " +
+			"build it with `go test -c -race ./capture/afpacket` and run afpacket.test as root from capture/afpacket")
 	}
 }
 
@@ -89,11 +55,6 @@ type lab struct {
 	id, dir            string
 	serverNS, clientNS string
 	serverIf, clientIf string
-	nginxOut           bytes.Buffer
-	nginx              *exec.Cmd
-	nginxDone          chan error
-	nginxStopMu        sync.Mutex
-	nginxStopped       bool
 }
 
 var labSeq atomic.Uint32
@@ -101,7 +62,7 @@ var labSeq atomic.Uint32
 // newLab builds the namespaces and veth pair and registers their removal.
 func newLab(t *testing.T) *lab {
 	t.Helper()
-	requireCaps(t, capNetAdmin, capNetRaw, capSysAdmin)
+	requireCaps(t, netnstest.CapNetAdmin, netnstest.CapNetRaw, netnstest.CapSysAdmin)
 	for _, tool := range []string{"ip", "openssl", "sh", "bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("live capture test needs %q in PATH (Debian packages iproute2, openssl, bash, curl): %v", tool, err)
@@ -121,128 +82,20 @@ func newLab(t *testing.T) *lab {
 	}
 	// Registered before "up" so that a half-built lab is removed too.
 	t.Cleanup(func() {
-		if out, err := run(context.Background(), "sh", labScript, "down", id); err != nil {
+		if out, err := netnstest.Run(context.Background(), "sh", labScript, "down", id); err != nil {
 			t.Errorf("remove lab %s: %v\n%s", id, err, out)
 		}
 	})
-	if out, err := run(t.Context(), "sh", labScript, "up", id, l.dir); err != nil {
+	if out, err := netnstest.Run(t.Context(), "sh", labScript, "up", id, l.dir); err != nil {
 		t.Fatalf("build lab %s: %v\n%s", id, err, out)
 	}
 	return l
 }
 
-// run runs a command with a 15 s bound and returns its combined output.
-func run(ctx context.Context, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
-}
-
 // client runs a command in the client namespace.
 func (l *lab) client(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	return run(t.Context(), "ip", append([]string{"netns", "exec", l.clientNS}, args...)...)
-}
-
-// startNginx starts nginx in the server namespace and registers its stop.
-func (l *lab) startNginx(t *testing.T) {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-		if _, err := os.Stat(bin); err != nil {
-			t.Skip("live capture test needs nginx: apt-get install -y nginx")
-		}
-	}
-	// "ip netns exec" execs nginx in place, so cmd.Process is the nginx
-	// master; stopping it stops its worker.
-	cmd := exec.Command("ip", "netns", "exec", l.serverNS, bin,
-		"-p", l.dir, "-c", filepath.Join(l.dir, "nginx.conf"), "-e", filepath.Join(l.dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &l.nginxOut, &l.nginxOut
-	// Should the test binary crash, the kernel stops nginx for us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	l.nginx, l.nginxDone = cmd, make(chan error, 1)
-	go func() { l.nginxDone <- cmd.Wait() }()
-	t.Cleanup(func() { l.stopNginx(t) })
-
-	pidFile := filepath.Join(l.dir, "nginx.pid")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(pidFile)
-		if err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid) {
-			return // the pid file is written after the listening sockets
-		}
-		select {
-		case err := <-l.nginxDone:
-			l.nginxDone <- err
-			log, _ := os.ReadFile(filepath.Join(l.dir, "error.log"))
-			t.Fatalf("nginx exited early: %v\n%s%s", err, l.nginxOut.String(), log)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not write %s with pid %d within 10s (read %q, %v)", pidFile, cmd.Process.Pid, b, err)
-		}
-	}
-}
-
-// stopNginx stops the nginx master this test started, by its pid.
-func (l *lab) stopNginx(t *testing.T) {
-	l.nginxStopMu.Lock()
-	defer l.nginxStopMu.Unlock()
-	if l.nginx == nil || l.nginxStopped {
-		return
-	}
-	l.nginxStopped = true
-	_ = l.nginx.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-l.nginxDone:
-	case <-time.After(5 * time.Second):
-		t.Errorf("nginx pid %d ignored SIGTERM; killing it", l.nginx.Process.Pid)
-		_ = l.nginx.Process.Kill()
-		<-l.nginxDone
-	}
-}
-
-// inNetns runs fn on a dedicated OS thread that has joined the named
-// network namespace. Sockets created by fn belong to that namespace and keep
-// working from any thread afterwards. If the thread cannot return to its
-// original namespace it stays locked, so the Go runtime retires it.
-func inNetns(name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(filepath.Join("/run/netns", name))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", name, err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- errors.Join(ferr, fmt.Errorf("restore netns: %w", err))
-			return // the thread stays locked and dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	return netnstest.Run(t.Context(), "ip", append([]string{"netns", "exec", l.clientNS}, args...)...)
 }
 
 // flowKey is a TCP or UDP 4-tuple in canonical order.
@@ -371,10 +224,10 @@ func readLoop(s *afpacket.Source, r *readerResult, stop *atomic.Bool, openedAt i
 
 func TestLiveTLSFanout(t *testing.T) {
 	l := newLab(t)
-	l.startNginx(t)
+	netnstest.StartNginx(t, netnstest.LookNginx(t), l.serverNS, l.dir)
 
 	var socks []*afpacket.Source
-	err := inNetns(l.serverNS, func() error {
+	err := netnstest.InNetns(l.serverNS, func() error {
 		var err error
 		socks, err = afpacket.Open(afpacket.Config{
 			Interface:   l.serverIf,
@@ -560,7 +413,7 @@ func TestLiveTLSFanout(t *testing.T) {
 }
 
 func TestOpenNoSuchInterface(t *testing.T) {
-	requireCaps(t, capNetRaw)
+	requireCaps(t, netnstest.CapNetRaw)
 	const name = "m443-nosuch0"
 	socks, err := afpacket.Open(afpacket.Config{Interface: name, Workers: 2, RingMiB: 1, TCPPorts: []uint16{443}})
 	if err == nil {
@@ -581,7 +434,7 @@ func TestOpenNoSuchInterface(t *testing.T) {
 // process holds it, the test drops it from the effective set of one locked
 // OS thread (capabilities are per thread on Linux) and restores it after.
 func TestOpenWithoutCapNetRaw(t *testing.T) {
-	if effectiveCaps(t)&(1<<capNetRaw) == 0 {
+	if netnstest.EffectiveCaps(t)&(1<<netnstest.CapNetRaw) == 0 {
 		socks, err := afpacket.Open(afpacket.Config{Interface: "lo", Workers: 1, RingMiB: 1})
 		for _, s := range socks {
 			_ = s.Close()
@@ -607,7 +460,7 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 			return
 		}
 		saved := data
-		data[0].Effective &^= 1 << capNetRaw
+		data[0].Effective &^= 1 << netnstest.CapNetRaw
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			runtime.UnlockOSThread()
 			done <- outcome{setup: fmt.Errorf("capset: %w", err)}

@@ -3,26 +3,21 @@
 package libpcap_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/capture/internal/netnstest"
 	"github.com/monitor443/monitor443/capture/libpcap"
 )
 
@@ -37,22 +32,22 @@ func TestLiveTLS(t *testing.T) {
 		timeout = 200 * time.Millisecond
 	)
 	requireRoot(t)
-	nginx := lookNginx(t)
+	nginx := netnstest.LookNginx(t)
 	id := strconv.Itoa(os.Getpid()) + "1"
 	srvNS, cliNS, srvIf := "m443-"+id+"-s", "m443-"+id+"-c", "m443s"+id
 	dir := t.TempDir()
 	t.Cleanup(func() {
-		if out, err := run(context.Background(), "sh", script, "down", id); err != nil {
+		if out, err := netnstest.Run(context.Background(), "sh", script, "down", id); err != nil {
 			t.Errorf("remove lab: %v\n%s", err, out)
 		}
 	})
-	if out, err := run(t.Context(), "sh", script, "up", id, dir); err != nil {
+	if out, err := netnstest.Run(t.Context(), "sh", script, "up", id, dir); err != nil {
 		t.Fatalf("build lab: %v\n%s", err, out)
 	}
-	startNginx(t, nginx, srvNS, dir)
+	netnstest.StartNginx(t, nginx, srvNS, dir)
 
 	var src *libpcap.Source
-	err := inNetns(srvNS, func() (err error) {
+	err := netnstest.InNetns(srvNS, func() (err error) {
 		src, err = libpcap.Open(libpcap.Config{Interface: srvIf, BufferMiB: 2, PollTimeout: timeout, TCPPorts: []uint16{443}})
 		return err
 	})
@@ -126,7 +121,7 @@ func TestLiveTLS(t *testing.T) {
 
 	client := func(args ...string) string {
 		t.Helper()
-		out, err := run(t.Context(), "ip", append([]string{"netns", "exec", cliNS}, args...)...)
+		out, err := netnstest.Run(t.Context(), "ip", append([]string{"netns", "exec", cliNS}, args...)...)
 		if err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
@@ -215,21 +210,10 @@ func TestOpenNoSuchInterface(t *testing.T) {
 }
 
 // requireRoot skips unless the process holds CAP_NET_RAW, CAP_NET_ADMIN and
-// CAP_SYS_ADMIN (bits 13, 12, 21) and has the tools the lab needs.
+// CAP_SYS_ADMIN and has the tools the lab needs.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	const need = 1<<12 | 1<<13 | 1<<21
-	var eff uint64
-	if f, err := os.Open("/proc/self/status"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
-				eff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			}
-		}
-		f.Close()
-	}
-	if eff&need != need {
+	if !netnstest.HasCaps(t, netnstest.CapNetRaw, netnstest.CapNetAdmin, netnstest.CapSysAdmin) {
 		t.Skip("live capture test needs root (CAP_NET_RAW, CAP_NET_ADMIN and CAP_SYS_ADMIN for network namespaces); " +
 			"build it with `go test -c -race -tags libpcap ./capture/libpcap` and run libpcap.test as root from capture/libpcap")
 	}
@@ -238,105 +222,4 @@ func requireRoot(t *testing.T) {
 			t.Skipf("live capture test needs %q in PATH (Debian packages iproute2, openssl, curl)", tool)
 		}
 	}
-}
-
-func lookNginx(t *testing.T) string {
-	t.Helper()
-	if bin, err := exec.LookPath("nginx"); err == nil {
-		return bin
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	t.Skip("live capture test needs nginx: apt-get install -y nginx")
-	return ""
-}
-
-// startNginx starts nginx in netns ns with the lab's config and registers
-// stopping it by its pid ("ip netns exec" execs nginx in place).
-func startNginx(t *testing.T, bin, ns, dir string) {
-	t.Helper()
-	var out bytes.Buffer
-	cmd := exec.Command("ip", "netns", "exec", ns, bin,
-		"-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Errorf("nginx pid %d ignored SIGTERM; killing it", cmd.Process.Pid)
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	want := strconv.Itoa(cmd.Process.Pid)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if b, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil && strings.TrimSpace(string(b)) == want {
-			return
-		}
-		select {
-		case err := <-done:
-			done <- err
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited early: %v\n%s%s", err, out.String(), log)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx did not write its pid file within 10 s")
-		}
-	}
-}
-
-// run runs a command with a 15 s bound and returns its combined output.
-func run(ctx context.Context, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
-}
-
-// inNetns runs fn on a dedicated OS thread that has joined the named
-// network namespace; libpcap's socket stays in that namespace. If the thread
-// cannot return to its original namespace it stays locked and the runtime
-// retires it.
-func inNetns(name string, fn func() error) error {
-	setns := func(f *os.File) error { return unix.Setns(int(f.Fd()), unix.CLONE_NEWNET) }
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(filepath.Join("/run/netns", name))
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := setns(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", name, err)
-			return
-		}
-		ferr := fn()
-		if err := setns(orig); err != nil {
-			errc <- errors.Join(ferr, fmt.Errorf("restore netns: %w", err))
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
 }
