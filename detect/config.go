@@ -16,8 +16,9 @@ type DetectionConfig struct {
 	// WatchServers are servers (address and port) always tracked exactly,
 	// whatever MaxServers says.
 	WatchServers []netip.AddrPort
-	// WatchPrefixes are client prefixes tracked exactly (SYN/s and
-	// ClientHellos/s each), with their own baselines.
+	// WatchPrefixes are client prefixes whose SYN/s are tracked exactly,
+	// with their own baselines (request_burst at prefix scope). A sketched
+	// /24 or /64 equal to a watched prefix is left to the watched track.
 	WatchPrefixes []netip.Prefix
 	// MaxServers bounds the servers tracked per worker and in the
 	// aggregator (default 256). A server is admitted when it first answers

@@ -51,7 +51,10 @@ func (in *incidents) hit(h hygieneEvent, emit func(Anomaly)) {
 	if h.kind == KindBlocklisted {
 		a.Scope = "client"
 	}
-	a.ID = incidentID(a.Kind, a.Scope, a.Target, h.hit.ts)
+	// Two findings of one kind on one target (an expired and a
+	// self-signed certificate) are two incidents: the detail is part of
+	// the identity.
+	a.ID = incidentID(a.Kind, a.Scope, a.Target+"\x00"+h.hit.detail, h.hit.ts)
 	a.Group = a.ID
 	in.open[key] = &incident{a: a, last: h.hit.ts, hits: 1}
 	emit(a)

@@ -52,7 +52,7 @@ type serverCounts struct {
 
 // prefixCounts are a watched prefix's counters for the open interval.
 type prefixCounts struct {
-	syn, hellos uint64
+	syn uint64
 }
 
 // keyed holds one worker's keyed features: exact per-server and
@@ -205,11 +205,6 @@ func (k *keyed) hello(client netip.Addr, sni []byte) {
 	k.helloCM.Add(h, 1)
 	if len(sni) > 0 {
 		k.sni.Offer(makeSNIKey(sni), 1)
-	}
-	for i, w := range k.watch {
-		if w.Contains(client) {
-			k.pfx[i].hellos++
-		}
 	}
 }
 

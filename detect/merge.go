@@ -71,7 +71,6 @@ func (m *merged) add(k *keyedSnap) {
 	}
 	for i := range min(len(m.prefixes), len(k.prefixes)) {
 		m.prefixes[i].syn += k.prefixes[i].syn
-		m.prefixes[i].hellos += k.prefixes[i].hellos
 	}
 	addEntries(m.clientHello, k.clientHello)
 	addEntries(m.clientBytes, k.clientBytes)

@@ -132,6 +132,9 @@ type stage struct {
 	scopeB map[string]*rateBase   // max-key baselines by detector|scope
 	pfx    []map[string]*track    // watched prefixes: by detector
 	groups map[string]*alertGroup // open alert groups, by detector
+	// watched holds the configured watch-list servers, which always get
+	// per-server tracks whatever MaxServers says.
+	watched map[string]bool
 
 	next      int64 // start of the next expected interval
 	lastCkpt  int64
@@ -151,7 +154,11 @@ type stage struct {
 }
 
 func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit func(Anomaly)) *stage {
-	return &stage{
+	watched := map[string]bool{}
+	for _, a := range c.WatchServers {
+		watched[a.String()] = true
+	}
+	return &stage{watched: watched,
 		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit,
 		global: map[string]*track{}, server: map[string]*track{}, keyed: map[string]map[string]*track{},
 		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, winBytes: map[netip.Addr]uint64{}, maxGapIvs: int64(10 * time.Minute / iv),
@@ -260,14 +267,41 @@ func (s *stage) keyedBase(det, scope string) *rateBase {
 // intervals, since a silent second is a rate of zero; longer gaps (a
 // restart, the next file) are skipped.
 func (s *stage) interval(start int64, f *Features, m *merged) {
-	if s.next != 0 && start > s.next && (start-s.next)/s.iv <= s.maxGapIvs {
-		empty := newMerged(len(s.cfg.WatchPrefixes))
-		for t := s.next; t < start; t += s.iv {
-			s.run(t, &Features{Start: t}, empty)
+	if s.next != 0 && start > s.next {
+		if (start-s.next)/s.iv <= s.maxGapIvs {
+			empty := newMerged(len(s.cfg.WatchPrefixes))
+			for t := s.next; t < start; t += s.iv {
+				s.run(t, &Features{Start: t}, empty)
+			}
+		} else {
+			s.skipGap()
 		}
 	}
 	s.run(start, f, m)
 	s.next = start + s.iv
+}
+
+// skipGap forgets the windows that span a skipped gap (a restart, the next
+// file): the medians and window sums of bandwidth_spike must not mix
+// seconds from before and after it. Baselines and open incidents stay.
+func (s *stage) skipGap() {
+	reset := func(tr *track) {
+		if tr == nil || tr.ring == nil {
+			return
+		}
+		clear(tr.ring)
+		tr.ringN, tr.slowN, tr.slowFire, tr.slowWhy = 0, 0, false, ""
+		if tr.slowK != nil {
+			tr.slowK.Reset()
+		}
+	}
+	reset(s.global[KindBandwidthSpike])
+	for _, tr := range s.server {
+		reset(tr)
+	}
+	s.bwRing, s.bwRingN, s.bwTop = [fastWindow]map[netip.Addr]uint64{}, 0, 0
+	clear(s.winBytes)
+	s.winN = 0
 }
 
 func (s *stage) rate(n uint64) float64 { return float64(n) / s.ivSec }
@@ -307,7 +341,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 				k := det + "|" + target
 				tr = s.server[k]
 				if tr == nil {
-					if len(s.server) >= 3*s.cfg.MaxServers {
+					if len(s.server) >= 3*s.cfg.MaxServers && !s.watched[target] {
 						s.dropped++
 						continue
 					}
@@ -329,10 +363,12 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		targets = append(targets, n)
 		byName[n] = x
 	}
-	// Known servers without traffic this interval see zeros.
-	for k, tr := range s.server {
-		if tr.det == KindBandwidthSpike && byName[tr.target] == nil {
-			targets = append(targets, k[len(KindBandwidthSpike)+1:])
+	// Known servers without traffic this interval see zeros, for every
+	// detector, so their incidents resolve and their baselines learn the
+	// quiet second.
+	for _, tr := range s.server {
+		if byName[tr.target] == nil {
+			targets = append(targets, tr.target)
 			byName[tr.target] = &serverSnap{}
 		}
 	}
@@ -355,7 +391,11 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		s.keyedScope(ScopeSNI, start, end, snis, m, note)
 		pfx := map[string]float64{}
 		for p, c := range m.pfxSYN {
-			pfx[p.String()] = s.rate(c)
+			// A watched prefix has its own track with exact counts; the
+			// sketch must not open a second incident with the same target.
+			if !slices.ContainsFunc(s.cfg.WatchPrefixes, func(w netip.Prefix) bool { return w.Masked() == p }) {
+				pfx[p.String()] = s.rate(c)
+			}
 		}
 		s.keyedScope(ScopePrefix, start, end, pfx, m, note)
 		s.watchedPrefixes(start, end, m, note)
@@ -470,7 +510,15 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 			}
 		}
 		if static > 0 && v >= static {
+			// The static rule judges this second's rate, so the alert
+			// reports that rate, scored against the fast band.
 			cond, why = true, "above the static threshold "+fmtRate(static)
+			if v > vd.Value {
+				vd.Value = v
+				if hw := vd.Upper - vd.Expected; hw > 0 {
+					vd.Score = (v - vd.Expected) / hw
+				}
+			}
 		}
 		return verdict{vd: vd, cond: cond, why: why}
 	default: // request_burst

@@ -389,3 +389,157 @@ func TestSlowDisabled(t *testing.T) {
 		t.Errorf("global bandwidth track %+v, want one without a slow series", tr)
 	}
 }
+
+// TestIncidentIDsUnique covers two ways one (kind, scope, target) could
+// have two open incidents with one ID: two hygiene findings on one server
+// (an expired and a self-signed certificate), and a watched /24 that the
+// sketched prefix scope also sees. Each must be its own ID, or the watched
+// prefix alone must report.
+func TestIncidentIDsUnique(t *testing.T) {
+	t.Parallel()
+	in := newIncidents(int64(time.Minute), 10)
+	var got []Anomaly
+	for _, d := range []string{"certificate expired", "certificate is self-signed"} {
+		in.hit(hygieneEvent{kind: KindBadCertificate, hit: hygieneHit{target: "198.51.100.1:443", detail: d, ts: 1e18}},
+			func(a Anomaly) { got = append(got, a) })
+	}
+	if len(got) != 2 || got[0].ID == got[1].ID {
+		t.Errorf("two certificate findings: %d incidents, IDs %q", len(got), ids(got))
+	}
+
+	pfx := netip.MustParsePrefix("198.51.100.0/24")
+	st, out := newTestStage(DetectionConfig{Learning: 10 * time.Second, WatchPrefixes: []netip.Prefix{pfx}})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 40 {
+		m := newMerged(1)
+		n := uint64(10)
+		if i >= 30 {
+			n = 400
+		}
+		m.prefixes[0].syn = n
+		m.pfxSYN[pfx] = n
+		m.pfxSYN[netip.MustParsePrefix("203.0.113.0/24")] = 10
+		st.interval(t0+int64(i)*sec, &Features{SYN: n + 10, Handshakes: n + 10}, m)
+	}
+	var prefixAlerts []Anomaly
+	for _, a := range *out {
+		if a.Scope == ScopePrefix && a.State == StateFiring {
+			prefixAlerts = append(prefixAlerts, a)
+			if a.Target != pfx.String() {
+				t.Errorf("prefix alert for %s", a.Target)
+			}
+		}
+	}
+	if len(prefixAlerts) != 1 {
+		t.Errorf("watched prefix flood: %d firing prefix alerts (IDs %q), want one", len(prefixAlerts), ids(prefixAlerts))
+	}
+}
+
+func ids(as []Anomaly) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+// TestWatchedServerBeyondCap: a watched server gets its per-server tracks
+// even when MaxServers is already taken by servers seen before it.
+func TestWatchedServerBeyondCap(t *testing.T) {
+	t.Parallel()
+	w := netip.MustParseAddrPort("203.0.113.9:443")
+	st, _ := newTestStage(DetectionConfig{MaxServers: 1, WatchServers: []netip.AddrPort{w}})
+	t0 := int64(1_700_000_000) * sec
+	m := newMerged(0)
+	for _, a := range []string{"198.51.100.1:443", "198.51.100.2:443", w.String()} {
+		ap := netip.MustParseAddrPort(a)
+		m.servers[ap] = &serverSnap{addr: ap, f: Features{SYN: 1, BytesOut: 1000}}
+	}
+	st.interval(t0, &Features{SYN: 3}, m)
+	for _, det := range []string{KindBandwidthSpike, KindRequestBurst, KindSYNFlood} {
+		if st.server[det+"|"+w.String()] == nil {
+			t.Errorf("watched server has no %s track", det)
+		}
+	}
+}
+
+// TestIdleServerResolves: a server's SYN flood resolves when the server
+// goes silent, even with bandwidth_spike (whose tracks used to be the only
+// ones stepped on idle servers) disabled, and its alert group closes.
+func TestIdleServerResolves(t *testing.T) {
+	t.Parallel()
+	srv := netip.MustParseAddrPort("198.51.100.1:443")
+	st, out := newTestStage(DetectionConfig{Learning: 10 * time.Second, BandwidthSpike: DetectorConfig{Disabled: true},
+		SYNFlood: DetectorConfig{Quiet: 5 * time.Second}})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 60 {
+		m := newMerged(0)
+		f := Features{SYN: 10, Handshakes: 10}
+		if i >= 20 && i < 25 {
+			f = Features{SYN: 300, Handshakes: 10}
+		}
+		if i < 25 { // then the server is never seen again
+			m.servers[srv] = &serverSnap{addr: srv, f: f}
+		}
+		st.interval(t0+int64(i)*sec, &f, m)
+	}
+	fired, resolved := 0, 0
+	for _, a := range *out {
+		if a.Scope == ScopeServer {
+			switch a.State {
+			case StateFiring:
+				fired++
+			case StateResolved:
+				resolved++
+			}
+		}
+	}
+	if fired != 1 || resolved != 1 {
+		t.Errorf("server syn_flood: %d firing, %d resolved events, want 1 and 1", fired, resolved)
+	}
+	if g := st.groups[KindSYNFlood]; g == nil || g.open != 0 {
+		t.Errorf("syn_flood group after every incident resolved: %+v, want none open", g)
+	}
+}
+
+// TestStaticBandwidthReportsRate: when a static threshold decides a
+// bandwidth alert, the alert reports the second's rate that crossed it,
+// not the fast series' three-second median (which can be 0 in a bursty
+// pattern such as 2 MB/s, 2 MB/s, 0, 0, 2 MB/s).
+func TestStaticBandwidthReportsRate(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: 10 * time.Second,
+		BandwidthSpike: DetectorConfig{K: 1, N: 1, Static: map[string]float64{ScopeGlobal: 1e6}}})
+	t0 := int64(1_700_000_000) * sec
+	for i, b := range []uint64{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2e6, 2e6, 0, 0, 2e6} {
+		st.interval(t0+int64(i)*sec, &Features{BytesOut: b}, newMerged(0))
+	}
+	for _, a := range *out {
+		if a.Kind == KindBandwidthSpike && a.State == StateFiring && a.Value < 1e6 {
+			t.Errorf("static-threshold alert reports %v bytes/s: %s", a.Value, a.Summary)
+		}
+	}
+	if len(*out) == 0 {
+		t.Error("no alert above the static threshold")
+	}
+}
+
+// TestGapResetsWindows: after a gap too long to fill (a restart, the next
+// file), the bandwidth medians and slow window start again instead of
+// mixing in seconds from before the gap.
+func TestGapResetsWindows(t *testing.T) {
+	t.Parallel()
+	st, _ := newTestStage(DetectionConfig{Learning: 10 * time.Second})
+	t0 := int64(1_700_000_040) * sec // on a minute boundary
+	for i := range 40 {
+		st.interval(t0+int64(i)*sec, &Features{BytesOut: 5e5}, newMerged(0))
+	}
+	st.interval(t0+(3600+50)*sec, &Features{BytesOut: 1000}, newMerged(0))
+	tr := st.global[KindBandwidthSpike]
+	if tr.ringN != 1 || tr.slowN != 1 || st.winN != 1 || st.bwRingN != 1 {
+		t.Errorf("after the gap: ringN %d, slowN %d, winN %d, bwRingN %d; want 1 each", tr.ringN, tr.slowN, st.winN, st.bwRingN)
+	}
+	if tr.last.Value != 1000 {
+		t.Errorf("fast median after the gap = %v, want 1000 (only the new second)", tr.last.Value)
+	}
+}
