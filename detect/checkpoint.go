@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // CheckpointFile is the name of the baseline checkpoint in Config.StateDir.
@@ -148,10 +151,13 @@ func readCheckpoint(dir string) (map[string][]byte, error) {
 
 // marshal collects every baseline's state, keyed by
 // detector|scope|target|series. It includes states restored but not yet
-// claimed by a track, so a checkpoint never forgets a quiet target.
+// claimed by a track, so a checkpoint does not forget a server that has
+// been quiet since the restart, within the same budget as live tracks (see
+// keepRestored): the file's size follows the configuration, not how many
+// servers have come and gone over many restarts.
 func (s *stage) marshal() map[string][]byte {
 	out := make(map[string][]byte, len(s.restore))
-	for k, v := range s.restore {
+	for k, v := range s.keepRestored() {
 		out[k] = v
 	}
 	put := func(tr *track) {
@@ -186,6 +192,53 @@ func (s *stage) marshal() map[string][]byte {
 	}
 	for k, b := range s.scopeB {
 		b.states(k+"|max", out)
+	}
+	return out
+}
+
+// keepRestored returns the restored states no track has claimed that are
+// still worth saving: global ones, watched prefixes still watched, the
+// max-key baselines of sketched scopes, and per-server ones while live
+// and kept per-server tracks together stay within the tracks' budget
+// (3·MaxServers plus the watched servers), in key order. States of targets
+// or series this version no longer has are dropped.
+func (s *stage) keepRestored() map[string][]byte {
+	keys := slices.Sorted(maps.Keys(s.restore))
+	budget := 3*s.cfg.MaxServers + 3*len(s.watched) - len(s.server)
+	servers := map[string]bool{} // det|target kept
+	watchedPfx := map[string]bool{}
+	for _, p := range s.cfg.WatchPrefixes {
+		watchedPfx[p.Masked().String()] = true
+	}
+	out := map[string][]byte{}
+	for _, k := range keys {
+		parts := strings.SplitN(k, "|", 4)
+		if len(parts) < 3 {
+			continue
+		}
+		det, scope, target := parts[0], parts[1], parts[2]
+		if !slices.Contains(Detectors[:], det) {
+			continue
+		}
+		keep := false
+		switch {
+		case scope == ScopeGlobal:
+			keep = true
+		case target == "max":
+			keep = det == KindRequestBurst && (scope == ScopeClient || scope == ScopeSNI || scope == ScopePrefix)
+		case scope == ScopePrefix:
+			keep = watchedPfx[target]
+		case scope == ScopeServer:
+			id := det + "|" + target
+			if !servers[id] && budget > 0 {
+				servers[id] = true
+				budget--
+			}
+			keep = servers[id]
+		}
+		if keep {
+			out[k] = s.restore[k]
+		}
 	}
 	return out
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +101,56 @@ func TestEngineRestore(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 1 {
 		t.Errorf("state dir holds %d entries, want 1", len(ents))
+	}
+}
+
+// TestCheckpointBounded: restarts that each see other servers must not
+// make the checkpoint grow without end. Restored states of servers not seen
+// since the restart are kept only within the per-server track budget
+// (3·MaxServers); a run that sees no server keeps the last ones; states
+// this version has no use for are dropped.
+func TestCheckpointBounded(t *testing.T) {
+	t.Parallel()
+	cfg := DetectionConfig{MaxServers: 2, Learning: 3 * time.Second}
+	var saved map[string][]byte
+	serverTargets := func(m map[string][]byte) map[string]bool {
+		out := map[string]bool{}
+		for k := range m {
+			if p := strings.SplitN(k, "|", 4); len(p) == 4 && p[1] == ScopeServer {
+				out[p[0]+"|"+p[2]] = true
+			}
+		}
+		return out
+	}
+	t0 := int64(1_700_000_000) * sec
+	for run := range 5 {
+		before := serverTargets(saved)
+		st, _ := newTestStage(cfg)
+		st.restore = saved
+		if run == 0 {
+			st.restore = map[string][]byte{"bandwidth_spike|client|max|ewma": {1}, "request_burst|prefix|192.0.2.0/24|ewma": {1}}
+		}
+		m := newMerged(0)
+		if run != 3 { // run 3 sees no server at all
+			for i := range 2 {
+				a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10*run + i)}), 443)
+				m.servers[a] = &serverSnap{addr: a, f: Features{SYN: 5, Handshakes: 5, BytesOut: 1000}}
+			}
+		}
+		for i := range 5 {
+			st.interval(t0+int64(run*100+i)*sec, &Features{SYN: 10, Handshakes: 10}, m)
+		}
+		saved = st.marshal()
+		if n := len(serverTargets(saved)); n > 3*cfg.MaxServers {
+			t.Errorf("run %d: checkpoint holds %d per-server baselines, budget %d", run, n, 3*cfg.MaxServers)
+		}
+		if got := serverTargets(saved); run == 3 && (len(before) == 0 || !maps.Equal(got, before)) {
+			t.Errorf("run 3 (no servers seen) kept %v, want the restored %v", got, before)
+		}
+		for _, k := range []string{"bandwidth_spike|client|max|ewma", "request_burst|prefix|192.0.2.0/24|ewma"} {
+			if _, ok := saved[k]; ok {
+				t.Errorf("run %d: obsolete state %q saved", run, k)
+			}
+		}
 	}
 }
