@@ -743,7 +743,7 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 		Kind: tr.det, State: StateFiring, Scope: tr.scope, Target: tr.target,
 		Start: time.Unix(0, start).UTC(), Value: vd.Value, Baseline: vd.Expected, Lower: max(0, vd.Lower), Upper: vd.Upper,
 		Score: finiteOr(vd.Score), Severity: SeverityWarning.String(), Unit: unitOf(tr.det, tr.scope),
-		Top: s.contributors(tr.det, m),
+		Top: s.contributors(tr.det, tr.scope, m),
 	}
 	if a.Score >= 4 {
 		a.Severity = SeverityCritical.String()
@@ -820,8 +820,11 @@ func (s *stage) spoofDetail(a *Anomaly, m *merged, srv *serverSnap) string {
 	return d
 }
 
-// contributors lists the interval's heaviest keys relevant to det.
-func (s *stage) contributors(det string, m *merged) []Contributor {
+// contributors lists the interval's heaviest keys relevant to det at
+// scope. They come from the whole interval, not one server: per-server
+// alerts list the heaviest clients, SNIs or prefixes over all servers.
+// Prefix-scope request bursts are SYN rates, so they list SYN sources.
+func (s *stage) contributors(det, scope string, m *merged) []Contributor {
 	out := []Contributor{}
 	if m == nil {
 		return out
@@ -830,6 +833,9 @@ func (s *stage) contributors(det string, m *merged) []Contributor {
 	addr := func(a netip.Addr) string { return a.String() }
 	add := func(kind string, k string, v uint64) {
 		out = append(out, Contributor{Key: kind + ":" + k, Value: s.rate(v)})
+	}
+	if det == KindRequestBurst && scope == ScopePrefix {
+		det = KindSYNFlood
 	}
 	switch det {
 	case KindBandwidthSpike:

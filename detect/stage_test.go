@@ -543,3 +543,22 @@ func TestGapResetsWindows(t *testing.T) {
 		t.Errorf("fast median after the gap = %v, want 1000 (only the new second)", tr.last.Value)
 	}
 }
+
+// TestPrefixBurstContributors: a prefix-scope request_burst scores SYN/s,
+// so its top contributors are SYN sources (prefixes and clients), not the
+// clients with the most ClientHellos.
+func TestPrefixBurstContributors(t *testing.T) {
+	t.Parallel()
+	st, _ := newTestStage(DetectionConfig{})
+	m := newMerged(0)
+	m.pfxSYN[netip.MustParsePrefix("198.51.100.0/24")] = 50
+	m.clientSYN[netip.MustParseAddr("198.51.100.7")] = 40
+	m.clientHello[netip.MustParseAddr("192.0.2.1")] = 9
+	top := st.contributors(KindRequestBurst, ScopePrefix, m)
+	if len(top) != 2 || top[0].Key != "prefix:198.51.100.0/24" || top[1].Key != "client:198.51.100.7" {
+		t.Errorf("prefix burst contributors = %+v, want the SYN prefix and client", top)
+	}
+	if top := st.contributors(KindRequestBurst, ScopeClient, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
+		t.Errorf("client burst contributors = %+v, want the hello client", top)
+	}
+}
