@@ -36,6 +36,11 @@ type Config struct {
 	PeakHour float64
 	// IPv6Fraction is the fraction of clients that connect over IPv6.
 	IPv6Fraction float64
+	// QUICFraction is the fraction of benign connections made over QUIC
+	// (HTTP/3 on UDP/443) instead of TCP: a client Initial carrying the
+	// ClientHello, the server's Initial and Handshake flight, then 1-RTT
+	// packets carrying the response. Zero (the default) makes none.
+	QUICFraction float64
 	// VLANFraction is the fraction of connections whose frames carry an
 	// 802.1Q tag.
 	VLANFraction float64
@@ -99,14 +104,19 @@ const (
 	// NightlyBackup uploads from one backup host to one server every day
 	// at the same time of day, first at Start. Rate is bytes per second.
 	NightlyBackup
+	// QUICFlood sends QUIC version 1 client Initials, each a valid
+	// 1200-byte packet with a ClientHello for a new connection, from
+	// spoofed random sources to one server's UDP port 443. Rate is
+	// Initials per second; nothing answers.
+	QUICFlood
 
 	numEventKinds
 )
 
 var eventNames = [numEventKinds]string{"", "syn_flood", "botnet_flood", "bandwidth_spike", "request_burst",
-	"flash_crowd", "nightly_backup"}
+	"flash_crowd", "nightly_backup", "quic_flood"}
 
-var eventUnits = [numEventKinds]string{"", "syn/s", "conn/s", "bytes/s", "hello/s", "conn/s", "bytes/s"}
+var eventUnits = [numEventKinds]string{"", "syn/s", "conn/s", "bytes/s", "hello/s", "conn/s", "bytes/s", "initials/s"}
 
 // EventKinds returns every EventKind in declaration order.
 func EventKinds() []EventKind {
@@ -253,6 +263,7 @@ func (c Config) Validate() error {
 		bad("peak_hour", "must be in [0, 24)", c.PeakHour)
 	}
 	frac("ipv6_fraction", c.IPv6Fraction)
+	frac("quic_fraction", c.QUICFraction)
 	frac("vlan_fraction", c.VLANFraction)
 	frac("qinq_fraction", c.QinQFraction)
 	if c.Servers < 0 || c.Servers > 65536 {

@@ -30,6 +30,7 @@ const (
 	modeBulkUp               // one long upload at a fixed rate
 	modeHalfOpen             // SYN, SYN-ACK, then RST or silence
 	modeSynAck               // a victim's SYN-ACK to a spoofed SYN
+	modeQUIC                 // an HTTP/3 connection on UDP (see stepQUIC)
 )
 
 // closeKind is how a connection ends.
@@ -97,6 +98,8 @@ type conn struct {
 	recBody   int   // record body bytes still to send
 	recLen    int   // body length of the current record
 	unacked   int   // full segments since the receiver last ACKed
+
+	qst uint8 // QUIC connections: the next packet to send (quic.go)
 
 	ring  [ringSize]ackEnt
 	rHead uint8

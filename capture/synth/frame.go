@@ -88,8 +88,71 @@ type segment struct {
 // of the payload the caller already placed at ep.payloadOff(s.opt), and
 // returns the frame. IPv4 header and TCP checksums are computed.
 func writeFrame(buf []byte, ep *endpoint, s *segment) []byte {
-	var src, dst *[16]byte
+	tcpLen := 20 + optLens[s.opt] + s.payload
+	tcp, sum := writeL3(buf, ep, s.fromClient, 6, tcpLen)
 	if s.fromClient {
+		binary.BigEndian.PutUint16(tcp[0:], ep.cPort)
+		binary.BigEndian.PutUint16(tcp[2:], ep.sPort)
+	} else {
+		binary.BigEndian.PutUint16(tcp[0:], ep.sPort)
+		binary.BigEndian.PutUint16(tcp[2:], ep.cPort)
+	}
+	binary.BigEndian.PutUint32(tcp[4:], s.seq)
+	binary.BigEndian.PutUint32(tcp[8:], s.ack)
+	hl := 20 + optLens[s.opt]
+	tcp[12] = byte(hl/4) << 4
+	tcp[13] = s.flags
+	binary.BigEndian.PutUint16(tcp[14:], s.win)
+	tcp[16], tcp[17], tcp[18], tcp[19] = 0, 0, 0, 0
+	writeOpts(tcp[20:hl], s)
+	tcp = tcp[:tcpLen]
+	binary.BigEndian.PutUint16(tcp[16:], fold(sum+sum32(tcp)))
+	return buf[:frameEnd(buf, tcp)]
+}
+
+// udpPayloadOff returns where a UDP payload starts in a frame.
+func (ep *endpoint) udpPayloadOff() int {
+	n := ep.l2Len() + 20 + 8
+	if ep.v6 {
+		n += 20
+	}
+	return n
+}
+
+// writeUDP fills in the Ethernet, VLAN, IP and UDP headers in buf in front
+// of the plen payload bytes the caller already placed at
+// ep.udpPayloadOff(), and returns the frame. Checksums are computed.
+func writeUDP(buf []byte, ep *endpoint, fromClient bool, plen int) []byte {
+	udpLen := 8 + plen
+	udp, sum := writeL3(buf, ep, fromClient, 17, udpLen)
+	if fromClient {
+		binary.BigEndian.PutUint16(udp[0:], ep.cPort)
+		binary.BigEndian.PutUint16(udp[2:], ep.sPort)
+	} else {
+		binary.BigEndian.PutUint16(udp[0:], ep.sPort)
+		binary.BigEndian.PutUint16(udp[2:], ep.cPort)
+	}
+	binary.BigEndian.PutUint16(udp[4:], uint16(udpLen))
+	udp[6], udp[7] = 0, 0
+	udp = udp[:udpLen]
+	c := fold(sum + sum32(udp))
+	if c == 0 {
+		c = 0xffff // RFC 768: a computed zero is sent as all ones
+	}
+	binary.BigEndian.PutUint16(udp[6:], c)
+	return buf[:frameEnd(buf, udp)]
+}
+
+// frameEnd returns the length of the frame in buf that ends with l4.
+func frameEnd(buf, l4 []byte) int { return len(buf[:cap(buf)]) - cap(l4) + len(l4) }
+
+// writeL3 writes the Ethernet, VLAN and IP headers of a packet of protocol
+// proto whose transport segment is l4Len bytes, and returns the transport
+// segment's buffer (from its first byte to the end of buf) and the partial
+// checksum of the pseudo-header.
+func writeL3(buf []byte, ep *endpoint, fromClient bool, proto uint8, l4Len int) ([]byte, uint64) {
+	var src, dst *[16]byte
+	if fromClient {
 		src, dst = &ep.cAddr, &ep.sAddr
 		copy(buf[0:6], ep.sMAC[:])
 		copy(buf[6:12], routerMAC[:])
@@ -111,65 +174,41 @@ func writeFrame(buf []byte, ep *endpoint, s *segment) []byte {
 		binary.BigEndian.PutUint16(buf[o+6:], ep.vidInner)
 		o += 8
 	}
-	tcpLen := 20 + optLens[s.opt] + s.payload
-	var ip, tcp []byte
-	var sum uint64
 	if ep.v6 {
 		binary.BigEndian.PutUint16(buf[o:], 0x86dd)
-		ip = buf[o+2 : o+42]
+		ip := buf[o+2 : o+42]
 		binary.BigEndian.PutUint32(ip[0:], 6<<28|ep.flowLabel&0xfffff)
-		binary.BigEndian.PutUint16(ip[4:], uint16(tcpLen))
-		ip[6] = 6
-		if s.fromClient {
+		binary.BigEndian.PutUint16(ip[4:], uint16(l4Len))
+		ip[6] = proto
+		if fromClient {
 			ip[7] = ep.cTTL
 		} else {
 			ip[7] = ep.sTTL
 		}
 		copy(ip[8:24], src[:])
 		copy(ip[24:40], dst[:])
-		tcp = buf[o+42:]
-		sum = sum32(ip[8:40]) + 6 + uint64(tcpLen)
-	} else {
-		binary.BigEndian.PutUint16(buf[o:], 0x0800)
-		ip = buf[o+2 : o+22]
-		ip[0], ip[1] = 0x45, 0
-		binary.BigEndian.PutUint16(ip[2:], uint16(20+tcpLen))
-		var id uint16
-		if s.fromClient {
-			ep.cIPID++
-			id, ip[8] = ep.cIPID, ep.cTTL
-		} else {
-			ep.sIPID++
-			id, ip[8] = ep.sIPID, ep.sTTL
-		}
-		binary.BigEndian.PutUint16(ip[4:], id)
-		ip[6], ip[7] = 0x40, 0 // DF
-		ip[9] = 6
-		ip[10], ip[11] = 0, 0
-		copy(ip[12:16], src[:4])
-		copy(ip[16:20], dst[:4])
-		binary.BigEndian.PutUint16(ip[10:], fold(sum32(ip)))
-		tcp = buf[o+22:]
-		sum = sum32(ip[12:20]) + 6 + uint64(tcpLen)
+		return buf[o+42:], sum32(ip[8:40]) + uint64(proto) + uint64(l4Len)
 	}
-	if s.fromClient {
-		binary.BigEndian.PutUint16(tcp[0:], ep.cPort)
-		binary.BigEndian.PutUint16(tcp[2:], ep.sPort)
+	binary.BigEndian.PutUint16(buf[o:], 0x0800)
+	ip := buf[o+2 : o+22]
+	ip[0], ip[1] = 0x45, 0
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+l4Len))
+	var id uint16
+	if fromClient {
+		ep.cIPID++
+		id, ip[8] = ep.cIPID, ep.cTTL
 	} else {
-		binary.BigEndian.PutUint16(tcp[0:], ep.sPort)
-		binary.BigEndian.PutUint16(tcp[2:], ep.cPort)
+		ep.sIPID++
+		id, ip[8] = ep.sIPID, ep.sTTL
 	}
-	binary.BigEndian.PutUint32(tcp[4:], s.seq)
-	binary.BigEndian.PutUint32(tcp[8:], s.ack)
-	hl := 20 + optLens[s.opt]
-	tcp[12] = byte(hl/4) << 4
-	tcp[13] = s.flags
-	binary.BigEndian.PutUint16(tcp[14:], s.win)
-	tcp[16], tcp[17], tcp[18], tcp[19] = 0, 0, 0, 0
-	writeOpts(tcp[20:hl], s)
-	tcp = tcp[:tcpLen]
-	binary.BigEndian.PutUint16(tcp[16:], fold(sum+sum32(tcp)))
-	return buf[:o+2+len(ip)+tcpLen]
+	binary.BigEndian.PutUint16(ip[4:], id)
+	ip[6], ip[7] = 0x40, 0 // DF
+	ip[9] = proto
+	ip[10], ip[11] = 0, 0
+	copy(ip[12:16], src[:4])
+	copy(ip[16:20], dst[:4])
+	binary.BigEndian.PutUint16(ip[10:], fold(sum32(ip)))
+	return buf[o+22:], sum32(ip[12:20]) + uint64(proto) + uint64(l4Len)
 }
 
 func writeOpts(b []byte, s *segment) {

@@ -85,6 +85,7 @@ type Generator struct {
 	floodEP endpoint
 
 	buf      []byte
+	qbuf     []byte // a QUIC ClientHello being built
 	msg      []byte
 	msgKey   [3]uint32
 	msgValid bool
@@ -284,13 +285,13 @@ func (g *Generator) makeEvents() {
 			}
 			te := TruthEvent{Kind: e.Kind, Start: time.Unix(0, t0).In(g.cfg.Start.Location()),
 				End: time.Unix(0, min(t0+dur, g.end)).In(g.cfg.Start.Location()), Rate: e.Rate,
-				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood, Sources: e.sources()}
+				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood || e.Kind == QUICFlood, Sources: e.sources()}
 			if e.Target >= 0 {
 				srv := &g.servers[e.Target]
 				te.Target = netip.AddrPortFrom(netip.AddrFrom4([4]byte(srv.v4[:4])), 443)
 				te.TargetName = srv.names[0]
 			}
-			if e.Kind == SYNFlood {
+			if e.Kind == SYNFlood || e.Kind == QUICFlood {
 				te.Sources = 0
 			}
 			g.truth.Events = append(g.truth.Events, te)
@@ -418,11 +419,19 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 	case 0:
 		if g.r.float()*s.lamMax < g.benignRate(t) {
 			c := &g.clients[g.r.intn(g.nBenign)]
-			g.spawn(t, c, g.pickServer(), modeNormal, -1)
+			m := modeNormal
+			if g.cfg.QUICFraction > 0 && g.r.chance(g.cfg.QUICFraction) {
+				m = modeQUIC
+			}
+			g.spawn(t, c, g.pickServer(), m, -1)
 		}
 		next = t + g.expGap(s.lamMax)
 	case SYNFlood:
 		g.floodSYN(s, t)
+		emitted = true
+		next = t + g.expGap(s.lamMax)
+	case QUICFlood:
+		g.floodQUIC(s, t)
 		emitted = true
 		next = t + g.expGap(s.lamMax)
 	case BotnetFlood:

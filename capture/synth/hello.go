@@ -63,7 +63,11 @@ func AppendClientHello(dst []byte, stack Stack, serverName string, seed uint64) 
 	if stack >= numStacks {
 		stack = StackChrome
 	}
-	sp := &specs[stack]
+	return appendHelloSpec(dst, &specs[stack], serverName, seed)
+}
+
+// appendHelloSpec is AppendClientHello for a layout.
+func appendHelloSpec(dst []byte, sp *spec, serverName string, seed uint64) []byte {
 	r := newRNG(seed)
 	// Distinct GREASE values for ciphers, groups, versions, key shares and
 	// the two GREASE extensions, as BoringSSL picks them.
@@ -231,6 +235,8 @@ func appendExt(b []byte, sp *spec, e uint16, sni string, r *rng, gGroup, gVers u
 			}
 		}
 		end(b, l, 2)
+	case extQUICParams:
+		b = append(b, quicTransportParams...)
 	case extECH:
 		// An outer ECH extension with random config ID, encapsulated key
 		// and payload: what Chrome and Firefox send as ECH GREASE.

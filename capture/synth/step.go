@@ -11,6 +11,13 @@ const never = math.MaxInt64
 // connection's next due time, or -1 when it is finished and released.
 func (g *Generator) step(ci int32, t int64) (int64, bool) {
 	c := &g.conns[ci]
+	if c.mode == modeQUIC {
+		next := g.stepQUIC(c, t)
+		if next < 0 {
+			g.release(ci)
+		}
+		return next, true
+	}
 	if c.rLen > 0 && (c.phase == phDone || c.ring[c.rHead].t <= c.next) {
 		a := c.ring[c.rHead]
 		c.rHead = (c.rHead + 1) % ringSize

@@ -32,6 +32,7 @@ Events (-event, repeatable): KIND@START+DURATION:RATE[:TARGET], e.g.
   -event syn_flood@90s+10s:150            150 spoofed SYN/s at server 0 for 10s
   -event bandwidth_spike@2m+30s:5000000   a 5 MB/s transfer
   -event request_burst@5m+1m:40:1         40 ClientHellos/s from one client to server 1
+  -event quic_flood@1m+20s:500            500 spoofed QUIC Initials/s at server 0's UDP/443
 Kinds: %s.
 
 Flags:
@@ -50,6 +51,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		start    = fs.String("start", "", "packet time of the first packet, RFC 3339 (default: the preset's)")
 		diurnal  = fs.String("diurnal", "", "time-of-day rate curve: on or off (default: the preset's)")
 		noEvents = fs.Bool("no-events", false, "drop the preset's events")
+		quicFrac = fs.Float64("quic", -1, "`FRACTION` of benign connections made over QUIC (HTTP/3 on UDP/443), 0 to 1 (default: the preset's)")
 		events   stringList
 	)
 	fs.Var(&events, "event", "inject an event `KIND@START+DURATION:RATE[:TARGET]` (repeatable)")
@@ -84,6 +86,9 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *rate != 0 {
 		cfg.ConnRate = *rate
+	}
+	if *quicFrac >= 0 {
+		cfg.QUICFraction = *quicFrac
 	}
 	if *start != "" {
 		t, err := time.Parse(time.RFC3339, *start)
