@@ -28,6 +28,8 @@ func expectedKind(k synth.EventKind) string {
 		return KindBandwidthSpike
 	case synth.RequestBurst:
 		return KindRequestBurst
+	case synth.QUICFlood:
+		return KindQUICFlood
 	}
 	return ""
 }
@@ -208,8 +210,9 @@ func TestEval(t *testing.T) {
 	seed := *evalSeed
 	day := 24 * time.Hour
 	d0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-	base := synth.Config{Seed: seed, ConnRate: 3, Diurnal: true, Servers: 8, Clients: 5000, MaxResponseBytes: 256 << 10,
-		IPv6Fraction: 0.2}
+	// 3 TCP connections/s on average, and a tenth as many again over QUIC.
+	base := synth.Config{Seed: seed, ConnRate: 3 / 0.9, Diurnal: true, Servers: 8, Clients: 5000, MaxResponseBytes: 256 << 10,
+		IPv6Fraction: 0.2, QUICFraction: 0.1}
 	backup := synth.Event{Kind: synth.NightlyBackup, Start: 2 * time.Hour, Duration: 20 * time.Minute, Rate: 400e3, Target: 6}
 	dir := t.TempDir()
 	ecfg := Config{StateDir: dir}
@@ -233,8 +236,9 @@ func TestEval(t *testing.T) {
 	t0 := time.Now()
 	as0, tr0, _ := replay(t, learn, c0, 2)
 	synRate, byteRate, helloRate := float64(sum.SYN)/n, float64(sum.Bytes())/n, float64(sum.ClientHellos)/n
-	t.Logf("day 0 (learning): %d packets in %v; mean %.2f SYN/s, %.0f bytes/s, %.2f hellos/s; daytime max %d SYN/s, %d bytes/s, %d hellos/s; %d alerts",
-		tr0.Packets, time.Since(t0).Round(time.Second), synRate, byteRate, helloRate, dayMax.SYN, dayMax.BytesIn, dayMax.ClientHellos, len(as0))
+	quicRate := float64(sum.QUICInitials) / n
+	t.Logf("day 0 (learning): %d packets in %v; mean %.2f SYN/s, %.0f bytes/s, %.2f hellos/s, %.2f QUIC Initials/s; daytime max %d SYN/s, %d bytes/s, %d hellos/s; %d alerts",
+		tr0.Packets, time.Since(t0).Round(time.Second), synRate, byteRate, helloRate, quicRate, dayMax.SYN, dayMax.BytesIn, dayMax.ClientHellos, len(as0))
 
 	// Day 1: attacks (and the backup and a flash crowd).
 	h := time.Hour
@@ -252,10 +256,11 @@ func TestEval(t *testing.T) {
 		{Kind: synth.FlashCrowd, Start: 14 * h, Duration: 15 * time.Minute, Rate: 5 * base.ConnRate, Target: 0},
 		{Kind: synth.RequestBurst, Start: 16 * h, Duration: 2 * time.Minute, Rate: 40, Target: 1},
 		{Kind: synth.RequestBurst, Start: 18 * h, Duration: 3 * time.Minute, Rate: 3 * helloRate, Target: -1},
+		{Kind: synth.QUICFlood, Start: 20 * h, Duration: 2 * time.Minute, Rate: 50 * quicRate, Target: 2},
 	}
 	labels := []string{"spoofed SYN flood 20x", "nightly backup", "night: SYN flood 3x", "night: client burst 8/s",
 		"SYN flood 3x", "botnet flood (40% complete)", "bandwidth 8x, 90 s", "bandwidth 2x, 10 min", "flash crowd 5x",
-		"client 40 hellos/s", "global new conns 4x"}
+		"client 40 hellos/s", "global new conns 4x", "QUIC Initial flood 50x"}
 	t1 := time.Now()
 	as1, tr1, e1 := replay(t, attacks, ecfg, 2)
 	t.Logf("day 1 (attacks): %d packets in %v", tr1.Packets, time.Since(t1).Round(time.Second))
@@ -309,7 +314,7 @@ func targetMisses(res []eventResult, falseAlerts, days int) []string {
 		}
 		limit := time.Duration(0)
 		switch {
-		case r.want == KindSYNFlood:
+		case r.want == KindSYNFlood, r.want == KindQUICFlood:
 			limit = 2 * time.Second
 		case r.want == KindRequestBurst:
 			limit = 5 * time.Second

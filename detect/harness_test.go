@@ -24,7 +24,7 @@ func replay(t testing.TB, gcfg synth.Config, ecfg Config, workers int) ([]Anomal
 		mu  sync.Mutex
 		out []Anomaly
 	)
-	ecfg.Decoder = capture.DecoderConfig{TCPPorts: []uint16{443}}
+	ecfg.Decoder = capture.DecoderConfig{TCPPorts: []uint16{443}, UDPPorts: []uint16{443}}
 	ecfg.Lossless = true
 	prev := ecfg.OnAnomaly
 	ecfg.OnAnomaly = func(a Anomaly) {
