@@ -506,13 +506,7 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 // floodSYN writes one spoofed SYN toward the source's target and may
 // spawn the victim's SYN-ACK.
 func (g *Generator) floodSYN(s *source, t int64) {
-	srv := &g.servers[s.target]
-	ep := &g.floodEP
-	*ep = endpoint{cAddr: g.randPublicV4(), sAddr: srv.v4, sPort: 443, sMAC: srv.mac}
-	v := g.r.u64()
-	ep.cPort = uint16(1024 + v%64512)
-	ep.cTTL = uint8(32 + (v>>16)%200)
-	ep.cIPID = uint16(v >> 24)
+	ep, v := g.spoofedEndpoint(s.target)
 	ep.sTTL = 64
 	seg := segment{fromClient: true, flags: tcpSYN, seq: uint32(v >> 32), win: uint16(512 + (v>>40)%65000)}
 	if v&(1<<62) != 0 {
@@ -538,6 +532,20 @@ func (g *Generator) floodSYN(s *source, t int64) {
 		c.next = t + 20_000 + int64(g.r.intn(200_000))
 		g.spawned = append(g.spawned, hent{t: c.next, id: ci})
 	}
+}
+
+// spoofedEndpoint sets up g.floodEP for one packet from a random spoofed
+// IPv4 source (address, port, TTL and IP ID) to server target's port 443,
+// and returns it with the random word it drew the fields from.
+func (g *Generator) spoofedEndpoint(target int) (*endpoint, uint64) {
+	srv := &g.servers[target]
+	ep := &g.floodEP
+	*ep = endpoint{cAddr: g.randPublicV4(), sAddr: srv.v4, sPort: 443, sMAC: srv.mac}
+	v := g.r.u64()
+	ep.cPort = uint16(1024 + v%64512)
+	ep.cTTL = uint8(32 + (v>>16)%200)
+	ep.cIPID = uint16(v >> 24)
+	return ep, v
 }
 
 func (g *Generator) alloc() int32 {

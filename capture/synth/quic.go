@@ -280,12 +280,7 @@ func (g *Generator) appendSealed(b []byte, n int) []byte {
 // source's target, each for a new connection.
 func (g *Generator) floodQUIC(s *source, t int64) {
 	srv := &g.servers[s.target]
-	ep := &g.floodEP
-	*ep = endpoint{cAddr: g.randPublicV4(), sAddr: srv.v4, sPort: 443, sMAC: srv.mac}
-	v := g.r.u64()
-	ep.cPort = uint16(1024 + v%64512)
-	ep.cTTL = uint8(32 + (v>>16)%200)
-	ep.cIPID = uint16(v >> 24)
+	ep, v := g.spoofedEndpoint(s.target)
 	var dcid, scid [8]byte
 	binary.BigEndian.PutUint64(dcid[:], g.r.u64())
 	binary.BigEndian.PutUint64(scid[:], g.r.u64())
