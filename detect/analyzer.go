@@ -90,8 +90,11 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {
-			before := f.ClientHellos
+			before, inits := f.ClientHellos, f.QUICInitials
 			a.quic.observe(fl, p, f)
+			if f.QUICInitials != inits && a.keys != nil {
+				a.keys.quicInitial(client)
+			}
 			if f.ClientHellos != before && a.keys != nil {
 				a.keys.hello(client, a.tls.ch.SNI)
 				if sc != nil {

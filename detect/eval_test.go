@@ -336,3 +336,53 @@ func targetMisses(res []eventResult, falseAlerts, days int) []string {
 	}
 	return out
 }
+
+// TestQUICFloodScenario replays twelve minutes with a third of the
+// connections over QUIC and a spoofed QUIC Initial flood: quic_flood fires
+// within 2 s, says the sources look spoofed, names the flooded server's
+// names among its top contributors, resolves, and nothing else alerts
+// (the flood's ClientHellos come from thousands of sources, so they are no
+// request burst).
+func TestQUICFloodScenario(t *testing.T) {
+	t.Parallel()
+	gc := synth.Config{Seed: 5, Duration: 12 * time.Minute, ConnRate: 3, QUICFraction: 0.3, Servers: 4, Clients: 2000,
+		MaxResponseBytes: 256 << 10,
+		Events:           []synth.Event{{Kind: synth.QUICFlood, Start: 8 * time.Minute, Duration: 30 * time.Second, Rate: 200, Target: 2}}}
+	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute,
+		QUICFlood: DetectorConfig{Quiet: time.Minute}}}
+	as, truth, _ := replay(t, gc, cfg, 2)
+	res, falses := score(as, truth.Events, []string{"quic flood"})
+	if len(res) != 1 || !res[0].detected || res[0].latency > 2*time.Second {
+		t.Fatalf("QUIC flood: %+v", res)
+	}
+	for _, a := range falses {
+		t.Errorf("false alert: %s", describe(a))
+	}
+	var fired, resolved int
+	for _, a := range as {
+		if a.Kind != KindQUICFlood {
+			if a.State == StateFiring {
+				t.Errorf("other alert during the QUIC flood: %s", describe(a))
+			}
+			continue
+		}
+		if a.State == StateResolved {
+			resolved++
+			continue
+		}
+		fired++
+		if !a.Spoofed || !strings.Contains(a.Detail, "look spoofed") || a.Severity != SeverityCritical.String() {
+			t.Errorf("quic_flood alert does not say the sources look spoofed: %s (%s)", a.Detail, a.Severity)
+		}
+		sni := false
+		for _, c := range a.Top {
+			sni = sni || strings.HasPrefix(c.Key, "sni:") && strings.HasSuffix(truth.Events[0].TargetName, strings.SplitN(c.Key, ".", 2)[1])
+		}
+		if !sni {
+			t.Errorf("quic_flood top contributors %+v name none of the target's domain %s", a.Top, truth.Events[0].TargetName)
+		}
+	}
+	if fired != 1 || resolved != 1 {
+		t.Errorf("quic_flood: %d firing, %d resolved, want 1 and 1", fired, resolved)
+	}
+}

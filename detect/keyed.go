@@ -75,6 +75,8 @@ type keyed struct {
 	pfxSYN      *sketch.SpaceSaving[netip.Prefix]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
+	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
+	quicInits   uint64
 }
 
 func must[T any](v T, err error) T {
@@ -98,6 +100,7 @@ func newKeyed(c DetectionConfig) *keyed {
 		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
 		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
 		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
+		quicSources: must(sketch.NewHyperLogLog(hllPrecision)),
 	}
 	for _, s := range c.WatchServers {
 		k.admit(s)
@@ -208,6 +211,12 @@ func (k *keyed) hello(client netip.Addr, sni []byte) {
 	}
 }
 
+// quicInitial accounts one decrypted QUIC client Initial from client.
+func (k *keyed) quicInitial(client netip.Addr) {
+	k.quicSources.Add(sketch.HashAddr(client))
+	k.quicInits++
+}
+
 // keyedSnap is one worker's keyed features for one closed interval. It
 // holds values only and shares nothing with the worker.
 type keyedSnap struct {
@@ -221,6 +230,8 @@ type keyedSnap struct {
 	pfxSYN      []sketch.Entry[netip.Prefix]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
+	quicSources *sketch.HyperLogLog // nil when the interval had no Initial
+	quicInits   uint64
 }
 
 type serverSnap struct {
@@ -247,6 +258,10 @@ func (k *keyed) snapshot() *keyedSnap {
 		pfxSYN:      k.pfxSYN.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
+		quicInits:   k.quicInits,
+	}
+	if k.quicInits > 0 {
+		s.quicSources = cloneHLL(k.quicSources)
 	}
 	if k.helloCM.Total() > 0 {
 		s.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))
@@ -277,6 +292,8 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.pfxSYN.Reset()
 	k.sources.Reset()
 	k.synSources.Reset()
+	k.quicSources.Reset()
+	k.quicInits = 0
 	return s
 }
 

@@ -21,6 +21,8 @@ type merged struct {
 	pfxSYN      map[netip.Prefix]uint64
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
+	quicSources *sketch.HyperLogLog
+	quicInits   uint64
 }
 
 func newMerged(watched int) *merged {
@@ -85,6 +87,8 @@ func (m *merged) add(k *keyedSnap) {
 	}
 	mergeHLL(&m.sources, k.sources)
 	mergeHLL(&m.synSources, k.synSources)
+	mergeHLL(&m.quicSources, k.quicSources)
+	m.quicInits += k.quicInits
 }
 
 // helloCount returns the client's ClientHellos in the interval. A

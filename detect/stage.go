@@ -761,8 +761,31 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 	if tr.det == KindSYNFlood && m != nil {
 		detail = joinDetail(detail, s.spoofDetail(&a, m, srv))
 	}
+	if tr.det == KindQUICFlood && m != nil {
+		detail = joinDetail(detail, s.quicSpoofDetail(&a, m))
+	}
 	a.Detail = detail
 	return a
+}
+
+// quicSpoofDetail judges whether a QUIC Initial flood's sources look
+// spoofed: nearly as many unique sources as Initials (each a new
+// connection from a new address), over at least 20 Initials. Without a
+// handshake to complete, the source count is the evidence.
+func (s *stage) quicSpoofDetail(a *Anomaly, m *merged) string {
+	if m.quicInits == 0 {
+		return ""
+	}
+	uniq := estimate(m.quicSources)
+	ratio := uniq / float64(m.quicInits)
+	a.UniqueSources = math.Round(uniq)
+	d := fmt.Sprintf("%d client Initials from about %.0f unique sources (%.2f per Initial)", m.quicInits, uniq, ratio)
+	if ratio >= s.cfg.SpoofedSourceRatio && m.quicInits >= 20 {
+		a.Spoofed = true
+		a.Severity = SeverityCritical.String()
+		d += ": the sources look spoofed"
+	}
+	return d
 }
 
 func finiteOr(x float64) float64 {
@@ -823,7 +846,8 @@ func (s *stage) spoofDetail(a *Anomaly, m *merged, srv *serverSnap) string {
 // contributors lists the interval's heaviest keys relevant to det at
 // scope. They come from the whole interval, not one server: per-server
 // alerts list the heaviest clients, SNIs or prefixes over all servers.
-// Prefix-scope request bursts are SYN rates, so they list SYN sources.
+// Prefix-scope request bursts are SYN rates, so they list SYN sources; a
+// QUIC flood lists what its Initials' ClientHellos name and come from.
 func (s *stage) contributors(det, scope string, m *merged) []Contributor {
 	out := []Contributor{}
 	if m == nil {
@@ -834,8 +858,11 @@ func (s *stage) contributors(det, scope string, m *merged) []Contributor {
 	add := func(kind string, k string, v uint64) {
 		out = append(out, Contributor{Key: kind + ":" + k, Value: s.rate(v)})
 	}
-	if det == KindRequestBurst && scope == ScopePrefix {
+	switch {
+	case det == KindRequestBurst && scope == ScopePrefix:
 		det = KindSYNFlood
+	case det == KindQUICFlood:
+		det = KindRequestBurst // its ClientHellos: the names flooded, and the sources
 	}
 	switch det {
 	case KindBandwidthSpike:
