@@ -18,8 +18,9 @@ import (
 const StdinPath = "-"
 
 // FileSource reads pcap and pcapng files, plain or gzip-compressed, one
-// after the other as one continuous capture. It is pure Go
-// (gopacket/pcapgo) and needs no privileges.
+// after the other as one continuous capture. It is pure Go (pcap records
+// are read in place from the read buffer, pcapng through gopacket/pcapgo)
+// and needs no privileges.
 //
 // A FileSource is not safe for concurrent use, except for Progress, which
 // any goroutine may call.
@@ -29,7 +30,7 @@ type FileSource struct {
 	next  int
 
 	closer io.Closer
-	pcap   *pcapgo.Reader
+	pcap   *pcapReader
 	ng     *pcapgo.NgReader
 	link   LinkType
 
@@ -146,7 +147,7 @@ func (s *FileSource) openNext() error {
 			lt = binary.BigEndian.Uint32(hdr[20:24])
 		}
 		s.link = LinkType(lt & 0x0fffffff) // the top bits carry FCS flags
-		r, err := pcapgo.NewReader(br)
+		r, err := newPCAPReader(br)
 		if err != nil {
 			return fmt.Errorf("open capture %q: pcap: %w", path, err)
 		}
@@ -165,9 +166,9 @@ func (s *FileSource) Read(f *Frame) error {
 		}
 		var err error
 		if s.pcap != nil {
-			data, ci, rerr := s.pcap.ZeroCopyReadPacketData()
+			data, ts, length, rerr := s.pcap.next()
 			if rerr == nil {
-				f.Data, f.Timestamp, f.Length, f.LinkType = data, ci.Timestamp.UnixNano(), ci.Length, s.link
+				f.Data, f.Timestamp, f.Length, f.LinkType = data, ts, length, s.link
 				return nil
 			}
 			err = rerr
