@@ -76,7 +76,6 @@ type keyed struct {
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
-	quicInits   uint64
 }
 
 func must[T any](v T, err error) T {
@@ -214,7 +213,6 @@ func (k *keyed) hello(client netip.Addr, sni []byte) {
 // quicInitial accounts one decrypted QUIC client Initial from client.
 func (k *keyed) quicInitial(client netip.Addr) {
 	k.quicSources.Add(sketch.HashAddr(client))
-	k.quicInits++
 }
 
 // keyedSnap is one worker's keyed features for one closed interval. It
@@ -230,8 +228,7 @@ type keyedSnap struct {
 	pfxSYN      []sketch.Entry[netip.Prefix]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
-	quicSources *sketch.HyperLogLog // nil when the interval had no Initial
-	quicInits   uint64
+	quicSources *sketch.HyperLogLog
 }
 
 type serverSnap struct {
@@ -258,10 +255,7 @@ func (k *keyed) snapshot() *keyedSnap {
 		pfxSYN:      k.pfxSYN.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
-		quicInits:   k.quicInits,
-	}
-	if k.quicInits > 0 {
-		s.quicSources = cloneHLL(k.quicSources)
+		quicSources: cloneHLL(k.quicSources),
 	}
 	if k.helloCM.Total() > 0 {
 		s.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))
@@ -293,7 +287,6 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.sources.Reset()
 	k.synSources.Reset()
 	k.quicSources.Reset()
-	k.quicInits = 0
 	return s
 }
 

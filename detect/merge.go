@@ -22,7 +22,6 @@ type merged struct {
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
-	quicInits   uint64
 }
 
 func newMerged(watched int) *merged {
@@ -88,7 +87,6 @@ func (m *merged) add(k *keyedSnap) {
 	mergeHLL(&m.sources, k.sources)
 	mergeHLL(&m.synSources, k.synSources)
 	mergeHLL(&m.quicSources, k.quicSources)
-	m.quicInits += k.quicInits
 }
 
 // helloCount returns the client's ClientHellos in the interval. A

@@ -158,8 +158,8 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	for _, a := range c.WatchServers {
 		watched[a.String()] = true
 	}
-	return &stage{watched: watched,
-		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit,
+	return &stage{
+		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, keyed: map[string]map[string]*track{},
 		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, winBytes: map[netip.Addr]uint64{}, maxGapIvs: int64(10 * time.Minute / iv),
 	}
@@ -476,7 +476,7 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		fm := medianLast(tr.ring, tr.ringN, fastWindow)
 		vd := tr.fast.step(start, fm, learn)
 		tr.last = vd
-		cond := vd.High() && vd.Score >= bwMinScore && s.concentratedRate(vd, s.bwTop)
+		cond := vd.High() && vd.Score >= bwMinScore && s.concentrated(vd, s.bwTop)
 		why := ""
 		if tr.slow != nil {
 			// Slow windows are aligned to multiples of Slow in packet time,
@@ -491,7 +491,7 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 				if 2*int64(tr.slowN)*s.iv >= int64(s.cfg.Slow) {
 					sm := medianLast(tr.ring, tr.ringN, tr.slowN)
 					sv := tr.slow.step(tr.slowStart, sm, learn)
-					ok := sv.High() && s.concentratedRate(sv, s.slowTop())
+					ok := sv.High() && s.concentrated(sv, s.slowTop())
 					tr.slowFire = tr.slowK.Step(ok)
 					tr.slowWhy = ""
 					if tr.slowFire {
@@ -525,7 +525,7 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		v := s.rate(f.ClientHellos)
 		vd := tr.fast.step(start, v, learn)
 		tr.last = vd
-		cond := vd.High() && s.concentrated(vd, s.topHello(m), s.ivSec)
+		cond := vd.High() && s.concentrated(vd, s.rate(s.topHello(m)))
 		why := ""
 		if static > 0 && v >= static {
 			cond, why = true, "above the static threshold "+fmtRate(static)
@@ -555,7 +555,16 @@ func medianLast(ring []float64, n, k int) float64 {
 	for i := range k {
 		w[i] = ring[(n-1-i)%len(ring)]
 	}
-	sort.Float64s(w)
+	return median(w)
+}
+
+// median returns the median of w, which it sorts; 0 when w is empty.
+func median(w []float64) float64 {
+	k := len(w)
+	if k == 0 {
+		return 0
+	}
+	slices.Sort(w)
 	if k%2 == 1 {
 		return w[k/2]
 	}
@@ -615,12 +624,7 @@ func (s *stage) fastTop() float64 {
 			for j := range k {
 				w[j] = s.rate(s.bwRing[j][a])
 			}
-			slices.Sort(w)
-			med := w[k/2]
-			if k%2 == 0 {
-				med = (w[k/2-1] + w[k/2]) / 2
-			}
-			best = max(best, med)
+			best = max(best, median(w))
 		}
 	}
 	return best
@@ -638,12 +642,7 @@ func (s *stage) topHello(m *merged) uint64 {
 // concentrated reports whether the heaviest client (its interval count
 // topCount) explains at least FlashCrowdShare of the excess over the
 // baseline; an excess spread over many light clients is a flash crowd.
-func (s *stage) concentrated(vd baseline.Verdict, topCount uint64, ivSec float64) bool {
-	return s.concentratedRate(vd, float64(topCount)/ivSec)
-}
-
-// concentratedRate is concentrated for a rate.
-func (s *stage) concentratedRate(vd baseline.Verdict, top float64) bool {
+func (s *stage) concentrated(vd baseline.Verdict, top float64) bool {
 	if s.cfg.FlashCrowdShare <= 0 {
 		return true
 	}
@@ -696,21 +695,27 @@ func (s *stage) hysteresis(tr *track, start, end int64, v verdict, m *merged, sr
 		tr.peak, tr.peakSc = v.vd.Value, v.vd.Score
 		s.emit(tr.a)
 	case baseline.Resolved:
-		a := tr.a
-		a.State = StateResolved
-		e := time.Unix(0, tr.res.LastFiring()).UTC()
-		a.End = &e
-		a.Value, a.Score = tr.peak, tr.peakSc
-		a.Summary = a.Summary + fmt.Sprintf("; ended after %v, peak %s", e.Sub(a.Start).Round(time.Second), fmtUnit(tr.peak, a.Unit))
-		s.emit(a)
-		s.leaveGroup(tr.det)
-		tr.runStart = 0
+		s.resolved(tr)
 	default:
 		if tr.res.Active() && fire {
 			tr.peak = max(tr.peak, v.vd.Value)
 			tr.peakSc = max(tr.peakSc, v.vd.Score)
 		}
 	}
+}
+
+// resolved emits the resolved event of a track's open incident, with its
+// end and peak, and closes its share of the alert group.
+func (s *stage) resolved(tr *track) {
+	a := tr.a
+	a.State = StateResolved
+	e := time.Unix(0, tr.res.LastFiring()).UTC()
+	a.End = &e
+	a.Value, a.Score = tr.peak, tr.peakSc
+	a.Summary = a.Summary + fmt.Sprintf("; ended after %v, peak %s", e.Sub(a.Start).Round(time.Second), fmtUnit(tr.peak, a.Unit))
+	s.emit(a)
+	s.leaveGroup(tr.det)
+	tr.runStart = 0
 }
 
 func unitOf(det, scope string) string {
@@ -773,14 +778,15 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 // connection from a new address), over at least 20 Initials. Without a
 // handshake to complete, the source count is the evidence.
 func (s *stage) quicSpoofDetail(a *Anomaly, m *merged) string {
-	if m.quicInits == 0 {
+	inits := math.Round(a.Value * s.ivSec) // the firing interval's Initials
+	if inits == 0 {
 		return ""
 	}
 	uniq := estimate(m.quicSources)
-	ratio := uniq / float64(m.quicInits)
+	ratio := uniq / inits
 	a.UniqueSources = math.Round(uniq)
-	d := fmt.Sprintf("%d client Initials from about %.0f unique sources (%.2f per Initial)", m.quicInits, uniq, ratio)
-	if ratio >= s.cfg.SpoofedSourceRatio && m.quicInits >= 20 {
+	d := fmt.Sprintf("%.0f client Initials from about %.0f unique sources (%.2f per Initial)", inits, uniq, ratio)
+	if ratio >= s.cfg.SpoofedSourceRatio && inits >= 20 {
 		a.Spoofed = true
 		a.Severity = SeverityCritical.String()
 		d += ": the sources look spoofed"
@@ -924,7 +930,7 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 		}
 		cond := vd.High()
 		if scope == ScopeSNI {
-			cond = cond && s.concentrated(vd, topHello, s.ivSec)
+			cond = cond && s.concentrated(vd, s.rate(topHello))
 		}
 		why := ""
 		if static > 0 && v >= static {
@@ -1037,16 +1043,8 @@ func (s *stage) resolveAll() {
 		if !tr.res.Active() {
 			continue
 		}
-		a := tr.a
-		a.State = StateResolved
-		e := time.Unix(0, tr.res.LastFiring()).UTC()
-		a.End = &e
-		a.Value, a.Score = tr.peak, tr.peakSc
-		a.Summary = a.Summary + fmt.Sprintf("; ended after %v, peak %s", e.Sub(a.Start).Round(time.Second), fmtUnit(tr.peak, a.Unit))
-		s.emit(a)
-		s.leaveGroup(tr.det)
+		s.resolved(tr)
 		tr.res.Reset()
 		tr.kofn.Reset()
-		tr.runStart = 0
 	}
 }
