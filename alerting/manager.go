@@ -90,7 +90,8 @@ type Manager struct {
 
 // NewManager builds the sinks described by cfg (or takes them from
 // deps.Sinks), opens their spools, and re-queues notifications a previous
-// process left there. Call [Manager.Run] to deliver them.
+// process left there. Call [Manager.Run] to deliver them. It adds
+// component=alerting to logger itself; callers pass their logger as is.
 func NewManager(cfg Config, deps Deps, logger *slog.Logger, reg prometheus.Registerer) (*Manager, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now

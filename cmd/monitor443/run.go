@@ -268,7 +268,7 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	var mgr *alerting.Manager
 	reg := newRegistry()
 	if cfg.Alerting != nil {
-		m, err := alerting.NewManager(*cfg.Alerting, alerting.Deps{}, logger.With("component", "alerting"), reg)
+		m, err := alerting.NewManager(*cfg.Alerting, alerting.Deps{}, logger, reg)
 		if err != nil {
 			return usageError{fmt.Errorf("alerting: %w", err)}
 		}
