@@ -31,6 +31,7 @@ const (
 	kindSeasonal = 2
 	kindCUSUM    = 3
 	kindMedian   = 4
+	kindCount    = 5
 )
 
 // stateVersion is the current version of every kind's body layout.
