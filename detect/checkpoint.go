@@ -24,12 +24,16 @@ const CheckpointFile = "baselines.m443"
 // (detect/baseline). Integers are little-endian.
 const (
 	ckptMagic   = "m443ckpt"
-	ckptVersion = 1
+	ckptVersion = 2 // 2: count tests (baseline.Count) for syn_flood and quic_flood
 	maxCkptSize = 1 << 30
 )
 
 // ErrCheckpoint reports an unreadable checkpoint file.
 var ErrCheckpoint = errors.New("corrupt checkpoint")
+
+// ErrCheckpointVersion reports a checkpoint written in another format
+// version, whose baselines this version cannot use.
+var ErrCheckpointVersion = errors.New("checkpoint of another format")
 
 // encodeCheckpoint serializes states in key order, so equal states give
 // equal bytes.
@@ -65,7 +69,8 @@ func decodeCheckpoint(b []byte) (map[string][]byte, error) {
 		return nil, fmt.Errorf("%w: checksum", ErrCheckpoint)
 	}
 	if v := b[len(ckptMagic)]; v != ckptVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrCheckpoint, v, ckptVersion)
+		return nil, fmt.Errorf("%w: format version %d is from another version of monitor443 (this one writes %d); its baselines cannot be used",
+			ErrCheckpointVersion, v, ckptVersion)
 	}
 	n := binary.LittleEndian.Uint32(b[len(ckptMagic)+1:])
 	rest := body[head:]
@@ -168,14 +173,9 @@ func (s *stage) marshal() map[string][]byte {
 		if tr.slow != nil {
 			tr.slow.states(key+"|slow", out)
 		}
-		if tr.syn != nil {
-			if d, err := tr.syn.MarshalBinary(); err == nil {
-				out[key+"|syn"] = d
-			}
-			if tr.unan != nil {
-				if d, err := tr.unan.MarshalBinary(); err == nil {
-					out[key+"|unanswered"] = d
-				}
+		if tr.flood != nil {
+			if d, err := tr.flood.cnt.MarshalBinary(); err == nil {
+				out[key+"|count"] = d
 			}
 		}
 	}

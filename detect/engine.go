@@ -109,6 +109,8 @@ func NewEngine(cfg Config, logger *slog.Logger) *Engine {
 		if cfg.StateDir != "" {
 			st, err := readCheckpoint(cfg.StateDir)
 			switch {
+			case errors.Is(err, ErrCheckpointVersion):
+				logger.Warn("baseline checkpoint is from another format version, relearning", "err", err, "dir", cfg.StateDir)
 			case err != nil:
 				logger.Warn("baseline checkpoint not restored, relearning", "err", err, "dir", cfg.StateDir)
 			case st != nil:

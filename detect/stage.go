@@ -90,10 +90,9 @@ func (b *rateBase) states(prefix string, out map[string][]byte) {
 type track struct {
 	det, scope, target string
 
-	fast *rateBase // bandwidth_spike, request_burst
-	slow *rateBase // bandwidth_spike over Slow windows
-	syn  *baseline.CUSUM
-	unan *baseline.CUSUM // unanswered SYNs: SYN - completed handshakes
+	fast  *rateBase   // bandwidth_spike, request_burst
+	slow  *rateBase   // bandwidth_spike over Slow windows
+	flood *floodState // syn_flood, quic_flood (flood.go)
 
 	kofn, slowK *baseline.KOfN
 	res         *baseline.Resolver
@@ -215,16 +214,9 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 	key := det + "|" + scope + "|" + target
 	g := s.guard(det)
 	switch det {
-	case KindQUICFlood:
-		cc := baseline.CUSUMConfig{Warmup: s.warmup(), Guard: baseline.Guard{Floor: 1, FloorFraction: 0.1, MinVolume: c.MinVolume}}
-		t.syn = must(baseline.NewCUSUM(cc))
-		s.restoreInto(key+"|syn", t.syn)
-	case KindSYNFlood:
-		cc := baseline.CUSUMConfig{Warmup: s.warmup(), Guard: baseline.Guard{Floor: 1, FloorFraction: 0.1, MinVolume: c.MinVolume}}
-		t.syn = must(baseline.NewCUSUM(cc))
-		t.unan = must(baseline.NewCUSUM(cc))
-		s.restoreInto(key+"|syn", t.syn)
-		s.restoreInto(key+"|unanswered", t.unan)
+	case KindQUICFlood, KindSYNFlood:
+		t.flood = newFloodState(s.warmup())
+		s.restoreInto(key+"|count", t.flood.cnt)
 	default:
 		t.fast = newRateBase(&s.cfg, s.warmup(), s.bandK(det), g)
 		s.restoreInto(key+"|ewma", t.fast.ew)
@@ -305,6 +297,21 @@ func (s *stage) skipGap() {
 }
 
 func (s *stage) rate(n uint64) float64 { return float64(n) / s.ivSec }
+
+// knownServers returns how many monitored servers a track covers: one for a
+// server's track, every tracked server for the global one.
+func (s *stage) knownServers(tr *track) int {
+	if tr.scope != ScopeGlobal {
+		return 1
+	}
+	n := 0
+	for _, x := range s.server {
+		if x.det == tr.det {
+			n++
+		}
+	}
+	return n
+}
 
 // verdict is one interval's evaluation of a track.
 type verdict struct {
@@ -420,49 +427,25 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 	static := c.Static[tr.scope]
 	switch tr.det {
 	case KindQUICFlood:
-		v := s.rate(f.QUICInitials)
-		var vd baseline.Verdict
-		if learn {
-			vd = tr.syn.Observe(start, v)
-		} else {
-			vd = tr.syn.Check(start, v)
+		v := s.quicFloodScore(tr, f, learn)
+		tr.last = v.vd
+		if static > 0 && v.vd.Value >= static {
+			v.cond, v.why = true, joinDetail("above the static threshold "+fmtRate(static), v.why)
 		}
-		cc := tr.syn.Config()
-		sigma := max(tr.syn.StdDev(), cc.Floor, cc.FloorFraction*math.Abs(vd.Expected))
-		vd.Lower, vd.Upper = vd.Expected, vd.Expected+(cc.K+cc.H)*sigma
-		tr.last = vd
-		cond, why := vd.High(), ""
-		if static > 0 && v >= static {
-			cond, why = true, "above the static threshold "+fmtRate(static)
-		}
-		return verdict{vd: vd, cond: cond, why: why}
+		return v
 	case KindSYNFlood:
-		syn := s.rate(f.SYN)
-		unan := s.rate(f.SYN - min(f.SYN, f.Handshakes))
-		var vs, vu baseline.Verdict
-		if learn {
-			vs, vu = tr.syn.Observe(start, syn), tr.unan.Observe(start, unan)
-		} else {
-			vs, vu = tr.syn.Check(start, syn), tr.unan.Check(start, unan)
+		v := s.synFloodScore(tr, start, f, learn, s.knownServers(tr))
+		tr.last = v.vd
+		if tr.scope == ScopeGlobal && v.cond && f.HalfOpen > 0 {
+			v.why = joinDetail(v.why, fmt.Sprintf("half-open flows %d (%d before)", f.HalfOpen, tr.halfOpen))
 		}
-		// The CUSUM verdict's band is where the next point would alarm;
-		// alerts show the fixed threshold for a fresh alarm instead.
-		cc := tr.syn.Config()
-		sigma := max(tr.syn.StdDev(), cc.Floor, cc.FloorFraction*math.Abs(vs.Expected))
-		vs.Lower, vs.Upper = vs.Expected, vs.Expected+(cc.K+cc.H)*sigma
-		tr.last = vs
-		cond := vs.High() && vu.High()
-		why := ""
-		if tr.scope == ScopeGlobal && cond && f.HalfOpen > 0 {
-			why = fmt.Sprintf("half-open flows %d (%d before)", f.HalfOpen, tr.halfOpen)
-		}
-		if !cond && tr.runStart == 0 && !tr.res.Active() {
+		if !v.cond && tr.runStart == 0 && !tr.res.Active() {
 			tr.halfOpen = f.HalfOpen
 		}
-		if static > 0 && syn >= static {
-			cond, why = true, joinDetail("above the static threshold "+fmtRate(static), why)
+		if syn := s.rate(f.SYN); static > 0 && syn >= static {
+			v.cond, v.why = true, joinDetail("SYNs above the static threshold "+fmtRate(static), v.why)
 		}
-		return verdict{vd: vs, cond: cond, why: why}
+		return v
 	case KindBandwidthSpike:
 		// Per-second bytes are heavy-tailed, but unevenly: single benign
 		// uploads (request bodies) run at several MB/s for up to a minute,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/monitor443/monitor443/capture"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -19,17 +20,17 @@ func newTestStage(c DetectionConfig) (*stage, *[]Anomaly) {
 	return st, &out
 }
 
-// TestSYNFloodHandComputed follows the CUSUM by hand. Ten learning
-// intervals of 4 SYN/s, all answered, give mean 4 and variance 0, so σ is
-// the floor 1 (FloorFraction 0.1·4 = 0.4 is smaller). Each of the three
-// flood intervals (40 SYN, 4 answered) adds (40-4)/1 - 0.5 to both sums,
-// which cap at Cap·H = 10, so both alarm from the first flood interval and
-// 2-of-3 fires at the end of the second (t0+12 s). Afterwards the sums
-// stay above H = 5 for nine more intervals (each quiet one takes 0.5 off),
-// but 4 SYN/s against an expected 4 is below MinVolume (10), so the
-// verdict is guarded and the condition ends with the flood: the 2-of-3
-// filter holds through interval 13 (last firing at its end, t0+14 s), and
-// the 5 s quiet period resolves at the end of interval 18.
+// TestSYNFloodHandComputed follows the count test by hand. Three learning
+// intervals of 4 SYN/s, all completed, leave no SYN unanswered, so the
+// learned rate is the floor 1/300 per interval. A SYN counts as unanswered
+// when neither its interval nor the next completes it, so the flood of
+// intervals 10 to 12 (40 SYN, 4 completed) shows 32, 36 and 36 unanswered
+// SYNs in intervals 11 to 13. The first adds 32·ln 20 ≈ 96 nats to the
+// ρ = 20 test, capped at 1.25·H = 25, so both intervals 11 and 12 alarm and
+// 2-of-3 fires at the end of interval 12 (t0+13 s). The filter holds through
+// interval 14 (last firing at its end, t0+15 s); once the unanswered SYNs
+// stop, the downward test ends the alarm at once, and the 5 s quiet period
+// resolves at the end of interval 19.
 func TestSYNFloodHandComputed(t *testing.T) {
 	t.Parallel()
 	st, out := newTestStage(DetectionConfig{Learning: 3 * time.Second,
@@ -64,23 +65,19 @@ func TestSYNFloodHandComputed(t *testing.T) {
 	if f.Kind != KindSYNFlood || f.State != StateFiring || f.Scope != ScopeGlobal || r.ID != f.ID {
 		t.Errorf("events = %+v / %+v", f, r)
 	}
-	want("start", f.Start, time.Unix(0, t0+10*sec).UTC())
-	want("detected", *f.Detected, time.Unix(0, t0+12*sec).UTC())
-	want("end", *r.End, time.Unix(0, t0+14*sec).UTC())
-	if resolvedAt != 18 {
-		t.Errorf("resolved at interval %d, want 18", resolvedAt)
+	want("start", f.Start, time.Unix(0, t0+11*sec).UTC())
+	want("detected", *f.Detected, time.Unix(0, t0+13*sec).UTC())
+	want("end", *r.End, time.Unix(0, t0+15*sec).UTC())
+	if resolvedAt != 19 {
+		t.Errorf("resolved at interval %d, want 19", resolvedAt)
 	}
-	if f.Value != 40 || f.Baseline != 4 || f.Score != 2 {
-		t.Errorf("value %v baseline %v score %v, want 40, 4, 2", f.Value, f.Baseline, f.Score)
+	if f.Value != 36 || math.Abs(f.Baseline-1.0/300) > 1e-12 || f.Score != 1.25 {
+		t.Errorf("value %v baseline %v score %v, want 36, 1/300, 1.25", f.Value, f.Baseline, f.Score)
 	}
-	// Alarm threshold shown in the alert: μ + (K+H)·σ = 4 + 5.5·1.
-	if f.Upper != 9.5 {
-		t.Errorf("upper = %v, want 9.5", f.Upper)
-	}
-	// Half-open flows grew by 36 a second from 3; the firing interval (11)
-	// ended with 75.
-	if !strings.Contains(f.Detail, "half-open flows 75 (3 before)") {
-		t.Errorf("detail %q does not report the half-open growth", f.Detail)
+	// Half-open flows grew by 36 a second; the firing interval (12) ended
+	// with 111, and the last interval before the run (10) with 39.
+	if !strings.Contains(f.Detail, "half-open flows 111 (39 before)") || !strings.Contains(f.Detail, "unanswered SYNs 36/s") {
+		t.Errorf("detail %q does not report the unanswered SYNs and the half-open growth", f.Detail)
 	}
 }
 

@@ -14,10 +14,13 @@ import (
 // traffic (longer than the default ten-minute learning period), stops, and
 // replays the next three minutes, which hold a SYN flood, in a new process
 // with the same state directory: the flood must be found, since the
-// baselines come back from the checkpoint. The same second file replayed
-// with an empty state directory must not alert (three minutes are still
-// learning), which shows the checkpoint is what made the difference; and
-// both files in one run (-r A -r B) must continue the same state.
+// baselines come back from the checkpoint, and the alert says it was judged
+// against the learned rate. The same second file replayed with an empty
+// state directory is still learning after three minutes: it finds the
+// flood too (no blind start), but judged against the prior for an
+// unlearned network, which shows the checkpoint is what made the
+// difference; and both files in one run (-r A -r B) must continue the same
+// state.
 func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -79,11 +82,11 @@ func TestRestartContinuesFromCheckpoint(t *testing.T) {
 	if !strings.Contains(log, "baselines restored") {
 		t.Errorf("restart did not log the restore: %s", log)
 	}
-	if len(f) != 1 || f[0].Start.Format("15:04") != "00:13" {
-		t.Errorf("restarted run: global syn_flood alerts %+v, want one at 00:13", f)
+	if len(f) != 1 || f[0].Start.Format("15:04") != "00:13" || !strings.Contains(f[0].Detail, "the learned rate") {
+		t.Errorf("restarted run: global syn_flood alerts %+v, want one at 00:13 judged against the learned rate", f)
 	}
-	if f, _ := replay("fresh", filepath.Join(dir, "empty"), b); len(f) != 0 {
-		t.Errorf("fresh run (learning) alerted: %+v", f)
+	if f, _ := replay("fresh", filepath.Join(dir, "empty"), b); len(f) != 1 || !strings.Contains(f[0].Detail, "the prior") {
+		t.Errorf("fresh run (learning): global syn_flood alerts %+v, want one judged against the prior", f)
 	}
 	if f, _ := replay("both", "", a, b); len(f) != 1 {
 		t.Errorf("-r A -r B: global syn_flood alerts %+v, want one", f)

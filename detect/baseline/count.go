@@ -112,7 +112,10 @@ type Count struct {
 	bl    float64 // and their expectations
 	bn    int     // observations in the current block
 	sums  [maxRatios]float64
-	prior bool // the last verdict was judged against the prior
+	// In alarm: mu is the smoothed rate of the rise, down the evidence (in
+	// nats) that the rate has fallen back from mu to the expected one.
+	mu, down float64
+	prior    bool // the last verdict was judged against the prior
 }
 
 // NewCount returns an empty Count, or the configuration's validation error.
@@ -204,6 +207,10 @@ func (c *Count) Step(x, prior float64, learn bool) Verdict {
 		}
 		vd.Upper = max(lam, need)
 		vd.Score = top / c.cfg.H
+		c.endAlarm(x, lam, disp, top)
+		if c.Sum() == 0 {
+			vd.Score = min(vd.Score, 1) // the rise just ended
+		}
 	}
 	// Learn only while the evidence of a rise stays under half the
 	// threshold (odds of e^(H/2) to one): a rise that is building up must
@@ -212,6 +219,38 @@ func (c *Count) Step(x, prior float64, learn bool) Verdict {
 		c.learn(x, lam)
 	}
 	return vd
+}
+
+// endThreshold is the evidence, in nats, that ends an alarm: odds of about
+// 1000 to 1 that the rate has fallen from the rise's rate back to the
+// expected one. It needs far less evidence than an alarm, since the rise
+// itself is no longer in doubt, only whether it goes on.
+const endThreshold = 7
+
+// endAlarm ends an alarm on evidence that the rate is back to normal. A
+// CUSUM alone drains at the design allowance (ρ−1)·λ per interval, which on
+// a near-zero series (unanswered SYNs) would hold an alarm for many minutes
+// after a flood of thousands per second stopped. So while in alarm, a
+// second, downward CUSUM tests the expected rate λ against the rise's own
+// smoothed rate μ, and when it passes endThreshold every sum restarts at 0.
+func (c *Count) endAlarm(x, lam, disp, top float64) {
+	if top <= c.cfg.H {
+		if c.mu != 0 || c.down != 0 {
+			c.mu, c.down = 0, 0
+		}
+		return
+	}
+	if c.mu == 0 {
+		c.mu = max(x, lam)
+	} else {
+		c.mu += 0.3 * (x - c.mu)
+	}
+	mu := max(c.mu, lam*1.01)
+	c.down = max(0, c.down+(x*math.Log(lam/mu)+(mu-lam))/disp)
+	if c.down > endThreshold {
+		c.sums = [maxRatios]float64{}
+		c.mu, c.down = 0, 0
+	}
 }
 
 // learn updates the level and the dispersion with x, clamped to the
@@ -253,6 +292,7 @@ func (c *Count) Reset() {
 	c.n, c.level, c.disp, c.dispB, c.prior = 0, 0, 1, 1, false
 	c.bx, c.bl, c.bn = 0, 0, 0
 	c.sums = [maxRatios]float64{}
+	c.mu, c.down = 0, 0
 }
 
 // MarshalBinary encodes the learned state (not the configuration).

@@ -281,3 +281,41 @@ func FuzzCountUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestCountAlarmEnds: on a near-zero series, an alarm ends within seconds of
+// the end of a large rise, and within a minute of a small one, instead of
+// draining at the design allowance for many minutes.
+func TestCountAlarmEnds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		lam, flood float64
+		within     int
+	}{
+		{name: "1000/s over 0.01/s", lam: 0.01, flood: 1000, within: 2},
+		{name: "3x at 0.5/s", lam: 0.5, flood: 1.5, within: 60},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(9, uint64(tt.flood)))
+			c := newCount(t, CountConfig{})
+			for range 1200 {
+				c.Step(poisson(r, tt.lam), 0, true)
+			}
+			alarmed := false
+			for range 300 {
+				alarmed = c.Step(poisson(r, tt.flood), 0, false).High() || alarmed
+			}
+			if !alarmed {
+				t.Fatal("no alarm during the rise")
+			}
+			for i := range tt.within {
+				if !c.Step(poisson(r, tt.lam), 0, false).High() {
+					t.Logf("alarm ended after %d s", i+1)
+					return
+				}
+			}
+			t.Errorf("still in alarm %d s after the rise ended (sum %.1f)", tt.within, c.Sum())
+		})
+	}
+}
