@@ -17,6 +17,7 @@ import (
 	"github.com/monitor443/monitor443/alerting"
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect"
+	"github.com/monitor443/monitor443/detect/evaluate"
 	"github.com/monitor443/monitor443/detect/flow"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -59,6 +60,7 @@ Usage:
   monitor443 -r FILE [-r FILE] ...   replay capture files (pcap, pcapng, .gz; "-" = stdin)
   monitor443 synth [flags] -o FILE   write a synthetic capture (see: monitor443 synth -help)
   monitor443 dashboards export DIR   write the Grafana dashboards (or: dashboards push, see -help)
+  monitor443 eval -truth T -alerts A score alerts against a labelled capture's truth (see: monitor443 eval -help)
 
 Flags say how the process runs; what to capture, detect and alert on lives
 in the YAML file given with -config.file (see deploy/monitor443.example.yml).
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return runSynth(ctx, args[1:], stdout, stderr)
 		case "dashboards":
 			return runDashboards(ctx, args[1:], stdout, stderr)
+		case "eval":
+			return evaluate.Main(args[1:], stdout, stderr)
 		}
 	}
 	var o options
