@@ -49,11 +49,11 @@
 //   - kind (required): what happened, e.g. syn_flood or nightly_backup.
 //   - start, end (required): RFC 3339 times; end is not before start.
 //   - label: a name for the tables; the kind when absent.
-//   - class: "attack" or "benign". When absent: syn_flood, botnet_flood,
+//   - class: "attack" or "benign". When absent or "": syn_flood, botnet_flood,
 //     bandwidth_spike, request_burst, distributed_burst, egress_spike and
 //     quic_flood are attacks; any other kind is benign.
 //   - detectors: the detector IDs whose alerts count as detecting the
-//     attack. When absent: syn_flood → syn_flood; botnet_flood →
+//     attack. When absent or empty: syn_flood → syn_flood; botnet_flood →
 //     syn_flood and request_burst; request_burst and distributed_burst →
 //     request_burst; bandwidth_spike and egress_spike → bandwidth_spike;
 //     quic_flood → quic_flood. An attack of any other kind must list them.

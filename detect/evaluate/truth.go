@@ -72,12 +72,12 @@ type Truth struct {
 //   - kind (required): what happened, e.g. "syn_flood", "nightly_backup".
 //   - start, end (required): RFC 3339 times; end is not before start.
 //   - label: a human name for the tables ("SYN flood 3x"); the kind when absent.
-//   - class: "attack" or "benign". When absent it is inferred from kind:
+//   - class: "attack" or "benign". When absent or "" it is inferred from kind:
 //     syn_flood, botnet_flood, bandwidth_spike, request_burst,
 //     distributed_burst, egress_spike and quic_flood are attacks, any other
 //     kind is benign.
 //   - detectors: the detector IDs whose alerts count as detecting the
-//     attack. When absent: syn_flood → syn_flood; botnet_flood → syn_flood,
+//     attack. When absent or empty: syn_flood → syn_flood; botnet_flood → syn_flood,
 //     request_burst; request_burst and distributed_burst → request_burst;
 //     bandwidth_spike and egress_spike → bandwidth_spike; quic_flood →
 //     quic_flood. An attack of another kind must list them.
@@ -115,28 +115,23 @@ func (e Event) Name() string {
 	return e.Kind
 }
 
-// UnmarshalJSON decodes an event and fills an absent class and detectors
-// from its kind (see [Event]).
+// UnmarshalJSON decodes an event and fills an absent or empty class, and
+// an attack's absent or empty detectors, from its kind (see [Event]).
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
-	var raw struct {
-		plain
-		Class     *Class    `json:"class"`
-		Detectors *[]string `json:"detectors"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
-	*e = Event(raw.plain)
-	if raw.Class != nil {
-		e.Class = *raw.Class
-	} else {
+	*e = Event(p)
+	if e.Class == "" {
 		e.Class = InferClass(e.Kind)
 	}
-	if raw.Detectors != nil {
-		e.Detectors = *raw.Detectors
-	} else if e.Class == ClassAttack {
-		e.Detectors = InferDetectors(e.Kind)
+	if len(e.Detectors) == 0 {
+		e.Detectors = nil
+		if e.Class == ClassAttack {
+			e.Detectors = InferDetectors(e.Kind)
+		}
 	}
 	return nil
 }
