@@ -66,6 +66,65 @@ type Config struct {
 	// it are dropped (and counted in [Truth.DroppedConns]). Zero means
 	// 1,000,000.
 	MaxConns int
+
+	// The fields below switch on the realistic model (docs/synth.md). Each
+	// is off when zero, and a Config that sets none of them generates the
+	// same bytes as before they existed.
+
+	// Roles gives server i the role Roles[i % len(Roles)], which sets its
+	// response-size law (see [Role]). Nil keeps the single legacy law (a
+	// Pareto with α = 1.15 capped at MaxResponseBytes) for every server.
+	Roles []Role
+	// IPv6Servers, when not nil, lists the only servers reachable over
+	// IPv6; IPv6 clients reach the others over IPv4. Nil keeps the legacy
+	// rule (four servers in five).
+	IPv6Servers []int
+	// VLANServers lists servers behind an 802.1Q tag: every frame to or
+	// from them carries their VLAN ID, whatever VLANFraction says.
+	VLANServers []int
+	// Burstiness is σ of a per-minute multiplicative factor on the benign
+	// arrival rate: log-normal with mean 1, capped at 3. Zero means none.
+	Burstiness float64
+	// TSO makes data segments look as a capture on a host with
+	// segmentation offload sees them: the server's segments are TSO
+	// super-segments of several MSS up to 64 KB, and client uploads appear
+	// GRO-coalesced the same way. Handshake segments stay MSS-sized.
+	TSO bool
+	// Snaplen, when > 0, truncates every frame but the handshake (SYN,
+	// SYN-ACK, ACK, ClientHello, server and client flights, QUIC Initials)
+	// to Snaplen captured bytes; IP and TCP length fields keep the wire
+	// length. It must be 0 or at least 128.
+	Snaplen int
+	// ScanRate is the total rate, per second, of internet scanner probes
+	// on port 443, spread over every server: SYN-only probes (SYN, SYN-ACK,
+	// RST) and, one in four, a TLS probe (handshake and an odd ClientHello,
+	// then close).
+	ScanRate float64
+	// ScanSources is the size of the scanners' address pool. Zero means 300.
+	ScanSources int
+	// Pollers is the number of API pollers: clients that each connect to
+	// an API-role server (or server 0 without one) every PollInterval
+	// ± 10% for one small request.
+	Pollers int
+	// PollInterval is the pollers' period. Zero means one minute.
+	PollInterval time.Duration
+	// NATGateways is the number of NAT gateway addresses. Each carries a
+	// share of the benign arrivals, every connection with its own browser
+	// stack from StackMix.
+	NATGateways int
+	// NATShare is the fraction of benign arrivals that come from a NAT
+	// gateway (when NATGateways > 0). Zero means 0.2.
+	NATShare float64
+	// Crawlers is the number of crawler clients (Go and Python). Each
+	// rests for an exponential time (mean CrawlEvery), then crawls for a
+	// log-normal session (median 20 minutes) at 0.5 to 2 conn/s.
+	Crawlers int
+	// CrawlEvery is the mean rest between a crawler's sessions. Zero means
+	// six hours.
+	CrawlEvery time.Duration
+	// DownloadsPerHour is the rate of big (10 to 30 MB) downloads from each
+	// download-role server, a Poisson process day and night.
+	DownloadsPerHour float64
 }
 
 // DefaultStackMix returns the client stack weights used when
@@ -109,14 +168,70 @@ const (
 	// spoofed random sources to one server's UDP port 443. Rate is
 	// Initials per second; nothing answers.
 	QUICFlood
+	// DistributedBurst sends short TLS requests (one exchange, a small
+	// response) from Sources clients (default 600): 80% of them existing
+	// benign clients, the rest new bot-like stacks (Go, Python, headless
+	// Chrome). Rate is ClientHellos per second, constant from start to
+	// end; Target -1 spreads them over all servers.
+	DistributedBurst
+	// EgressSpike has Sources new clients (default 3) each run a chain of
+	// downloads of ObjectBytes from the target, the next connection as soon
+	// as the previous object is complete, so that the target's egress rises
+	// by Rate bytes per second in total.
+	EgressSpike
+	// BackupPull has one host download from the target at Rate bytes per
+	// second over Sources flows, every day at the same time of day, first
+	// at Start: a benign nightly pull, server egress.
+	BackupPull
+	// OrganicRamp multiplies the target's benign arrival rate by a factor
+	// that rises linearly from 1 to Rate over Ramp and then stays until the
+	// capture ends (Duration bounds the ramp's truth entry only).
+	OrganicRamp
+	// ReleaseWave has Sources clients (default 3000, mostly new) each
+	// download one large object (ObjectBytes, or 20 to 100 MB) from the
+	// target; arrivals ramp up over Ramp to Rate per second and down over
+	// the last Ramp.
+	ReleaseWave
+	// BigDownload has one new client download one object of Rate × Duration
+	// bytes at Rate bytes per second.
+	BigDownload
 
 	numEventKinds
 )
 
 var eventNames = [numEventKinds]string{"", "syn_flood", "botnet_flood", "bandwidth_spike", "request_burst",
-	"flash_crowd", "nightly_backup", "quic_flood"}
+	"flash_crowd", "nightly_backup", "quic_flood", "distributed_burst", "egress_spike", "backup_pull",
+	"organic_ramp", "release_wave", "big_download"}
 
-var eventUnits = [numEventKinds]string{"", "syn/s", "conn/s", "bytes/s", "hello/s", "conn/s", "bytes/s", "initials/s"}
+var eventUnits = [numEventKinds]string{"", "syn/s", "conn/s", "bytes/s", "hello/s", "conn/s", "bytes/s", "initials/s",
+	"hello/s", "bytes/s", "bytes/s", "x", "conn/s", "bytes/s"}
+
+// Class returns "attack" or "benign": whether a detector should alert.
+func (k EventKind) Class() string {
+	switch k {
+	case SYNFlood, BotnetFlood, BandwidthSpike, RequestBurst, DistributedBurst, EgressSpike, QUICFlood:
+		return "attack"
+	}
+	return "benign"
+}
+
+// Detectors returns the IDs of the monitor443 detectors whose alert counts
+// as detecting an event of kind k; benign kinds have none.
+func (k EventKind) Detectors() []string {
+	switch k {
+	case SYNFlood:
+		return []string{"syn_flood"}
+	case BotnetFlood:
+		return []string{"syn_flood", "request_burst"}
+	case RequestBurst, DistributedBurst:
+		return []string{"request_burst"}
+	case BandwidthSpike, EgressSpike:
+		return []string{"bandwidth_spike"}
+	case QUICFlood:
+		return []string{"quic_flood"}
+	}
+	return []string{}
+}
 
 // EventKinds returns every EventKind in declaration order.
 func EventKinds() []EventKind {
@@ -188,9 +303,44 @@ type Event struct {
 	// AnswerFraction is, for SYNFlood, the fraction of spoofed SYNs the
 	// target answers with a SYN-ACK.
 	AnswerFraction float64
-	// Ramp is, for FlashCrowd, the time to reach the peak rate. Zero means
-	// a quarter of Duration.
+	// Ramp is, for FlashCrowd and ReleaseWave, the time to reach the peak
+	// rate (zero means a quarter of Duration) and, for OrganicRamp, the
+	// time to reach the full factor (zero means Duration).
 	Ramp time.Duration
+
+	// Factor, when > 0 and Rate is 0, sets Rate = (Factor − 1) × the
+	// target's expected benign rate of what Rate counts (see
+	// [Config.Expected]) at the event's start, so that the total during the
+	// event is about Factor times normal. For OrganicRamp, Factor is the
+	// final multiplier.
+	Factor float64
+	// Label is free text copied into the truth.
+	Label string
+	// TargetLatency is the detection latency the scenario asks for; it is
+	// copied into the truth.
+	TargetLatency time.Duration
+	// FixedTTL, when > 0, gives every spoofed SYN of a SYNFlood this TTL.
+	FixedTTL uint8
+	// NoOptions sends a SYNFlood's SYNs without TCP options.
+	NoOptions bool
+	// RSTFraction is, for SYNFlood, the fraction of answered spoofed
+	// sources whose owner answers the SYN-ACK with a RST.
+	RSTFraction float64
+	// SYNACKRetries is how often the target retransmits an unanswered
+	// SYN-ACK (SYNFlood, BotnetFlood), after 1 s, 3 s, 7 s... as Linux does.
+	// Zero keeps the legacy single retransmission after 1 s.
+	SYNACKRetries int
+	// IPv6 makes a BotnetFlood's sources IPv6 hosts.
+	IPv6 bool
+	// Mixed gives a BotnetFlood mixed outcomes: about a third complete,
+	// send a ClientHello and reset, a quarter complete and go silent, a
+	// fifth reset the SYN-ACK, the rest leave it half-open.
+	// CompleteFraction is then ignored.
+	Mixed bool
+	// ObjectBytes is the object size of EgressSpike and ReleaseWave
+	// downloads. Zero means 50 MB for EgressSpike and 20 to 100 MB for
+	// ReleaseWave.
+	ObjectBytes int64
 }
 
 var defaultStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -204,6 +354,12 @@ func (e Event) sources() int {
 		return 300
 	case FlashCrowd:
 		return 2000
+	case DistributedBurst:
+		return 600
+	case EgressSpike:
+		return 3
+	case ReleaseWave:
+		return 3000
 	}
 	return 1
 }
@@ -237,6 +393,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = 200 << 20
+	}
+	if c.ScanSources == 0 {
+		c.ScanSources = 300
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Minute
+	}
+	if c.NATShare == 0 {
+		c.NATShare = 0.2
+	}
+	if c.CrawlEvery == 0 {
+		c.CrawlEvery = 6 * time.Hour
 	}
 	return c
 }
@@ -281,6 +449,43 @@ func (c Config) Validate() error {
 	if c.MaxConns < 0 {
 		bad("max_conns", "must be >= 0", c.MaxConns)
 	}
+	nonneg := func(path string, v float64) {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			bad(path, "must be a finite number >= 0", v)
+		}
+	}
+	for i, r := range c.Roles {
+		if r == 0 || r >= numRoles {
+			bad(fmt.Sprintf("roles[%d]", i), "unknown role", r)
+		}
+	}
+	if !(c.Burstiness >= 0 && c.Burstiness <= 2) {
+		bad("burstiness", "must be in [0, 2]", c.Burstiness)
+	}
+	if c.Snaplen != 0 && (c.Snaplen < 128 || c.Snaplen > 65535) {
+		bad("snaplen", "must be 0 or in [128, 65535]", c.Snaplen)
+	}
+	nonneg("scan_rate", c.ScanRate)
+	nonneg("downloads_per_hour", c.DownloadsPerHour)
+	frac("nat_share", c.NATShare)
+	if c.ScanSources < 0 || c.ScanSources > 1<<20 {
+		bad("scan_sources", "must be in [0, 1048576]", c.ScanSources)
+	}
+	if c.Pollers < 0 || c.Pollers > 1<<20 {
+		bad("pollers", "must be in [0, 1048576]", c.Pollers)
+	}
+	if c.NATGateways < 0 || c.NATGateways > 1<<16 {
+		bad("nat_gateways", "must be in [0, 65536]", c.NATGateways)
+	}
+	if c.Crawlers < 0 || c.Crawlers > 1<<16 {
+		bad("crawlers", "must be in [0, 65536]", c.Crawlers)
+	}
+	if c.PollInterval < 0 {
+		bad("poll_interval", "must be >= 0", c.PollInterval)
+	}
+	if c.CrawlEvery < 0 {
+		bad("crawl_every", "must be >= 0", c.CrawlEvery)
+	}
 	total := 0.0
 	for _, s := range slices.Sorted(maps.Keys(c.StackMix)) {
 		w := c.StackMix[s]
@@ -299,6 +504,16 @@ func (c Config) Validate() error {
 	if servers == 0 {
 		servers = 8
 	}
+	for i, s := range c.IPv6Servers {
+		if s < 0 || s >= servers {
+			bad(fmt.Sprintf("ipv6_servers[%d]", i), fmt.Sprintf("must be a server index in [0, %d)", servers), s)
+		}
+	}
+	for i, s := range c.VLANServers {
+		if s < 0 || s >= servers {
+			bad(fmt.Sprintf("vlan_servers[%d]", i), fmt.Sprintf("must be a server index in [0, %d)", servers), s)
+		}
+	}
 	for i, e := range c.Events {
 		p := fmt.Sprintf("events[%d]", i)
 		if e.Kind == 0 || e.Kind >= numEventKinds {
@@ -310,22 +525,46 @@ func (c Config) Validate() error {
 		if e.Duration <= 0 {
 			bad(p+".duration", "must be > 0", e.Duration)
 		}
-		if !(e.Rate > 0) || math.IsInf(e.Rate, 0) {
-			bad(p+".rate", "must be a finite number > 0", e.Rate)
+		if e.Factor == 0 && (!(e.Rate > 0) || math.IsInf(e.Rate, 0)) {
+			bad(p+".rate", "must be a finite number > 0 (or set factor)", e.Rate)
 		}
-		if e.Target < -1 || e.Target >= servers || (e.Target == -1 && e.Kind != RequestBurst) {
-			bad(p+".target", fmt.Sprintf("must be a server index in [0, %d) (or -1 for request_burst)", servers), e.Target)
+		if e.Factor != 0 && (e.Rate != 0 || !(e.Factor > 1) || math.IsInf(e.Factor, 0)) {
+			bad(p+".factor", "must be a finite number > 1, with rate 0", e.Factor)
+		}
+		if e.Kind == OrganicRamp && e.Rate != 0 && !(e.Rate > 1) {
+			bad(p+".rate", "must be > 1 for organic_ramp", e.Rate)
+		}
+		global := e.Kind == RequestBurst || e.Kind == DistributedBurst
+		if e.Target < -1 || e.Target >= servers || (e.Target == -1 && !global) {
+			bad(p+".target", fmt.Sprintf("must be a server index in [0, %d) (or -1 for request_burst and distributed_burst)", servers), e.Target)
+		}
+		if e.IPv6 && c.IPv6Servers != nil && !slices.Contains(c.IPv6Servers, e.Target) {
+			bad(p+".ipv6", "needs a target listed in ipv6_servers", e.Target)
+		}
+		frac(p+".rst_fraction", e.RSTFraction)
+		if e.SYNACKRetries < 0 || e.SYNACKRetries > 6 {
+			bad(p+".synack_retries", "must be in [0, 6]", e.SYNACKRetries)
+		}
+		if e.ObjectBytes < 0 {
+			bad(p+".object_bytes", "must be >= 0", e.ObjectBytes)
+		}
+		if e.TargetLatency < 0 {
+			bad(p+".target_latency", "must be >= 0", e.TargetLatency)
 		}
 		if e.Sources < 0 || e.Sources > 1<<20 {
 			bad(p+".sources", "must be in [0, 1048576]", e.Sources)
 		}
 		frac(p+".complete_fraction", e.CompleteFraction)
 		frac(p+".answer_fraction", e.AnswerFraction)
-		if e.Ramp < 0 || 2*e.Ramp > e.Duration {
+		if e.Kind == OrganicRamp {
+			if e.Ramp < 0 || e.Ramp > e.Duration {
+				bad(p+".ramp", "must be in [0, duration]", e.Ramp)
+			}
+		} else if e.Ramp < 0 || 2*e.Ramp > e.Duration {
 			bad(p+".ramp", "must be in [0, duration/2]", e.Ramp)
 		}
-		if e.Kind == NightlyBackup && e.Duration >= 24*time.Hour {
-			bad(p+".duration", "must be < 24h for nightly_backup", e.Duration)
+		if (e.Kind == NightlyBackup || e.Kind == BackupPull) && e.Duration >= 24*time.Hour {
+			bad(p+".duration", "must be < 24h for "+e.Kind.String(), e.Duration)
 		}
 	}
 	return errors.Join(errs...)

@@ -42,6 +42,17 @@ const (
 	closeRST
 )
 
+// abortKind is how a connection that does not run to its end stops.
+type abortKind uint8
+
+const (
+	abortNone   abortKind = iota
+	abortFlight           // RST from the client after the server's flight
+	abortSilent           // the client goes silent after the handshake's ACK
+	abortRST              // the client answers the SYN-ACK with a RST
+	abortHang             // nothing answers the SYN-ACK
+)
+
 // ackEnt is a pure ACK waiting to be emitted.
 type ackEnt struct {
 	t          int64
@@ -100,6 +111,14 @@ type conn struct {
 	unacked   int   // full segments since the receiver last ACKed
 
 	qst uint8 // QUIC connections: the next packet to send (quic.go)
+
+	abort    abortKind
+	retx     uint8 // SYN-ACK retransmissions to send when unanswered
+	retxDone uint8
+	objBytes int64 // when > 0, the size of every response
+	chain    int32 // EgressSpike: source index + 1 of the chain, or 0
+	chainCl  int32 // EgressSpike: the chain's client index
+	firstSeg bool  // the next data segment starts a burst (TSO sizing)
 
 	ring  [ringSize]ackEnt
 	rHead uint8

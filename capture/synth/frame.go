@@ -81,7 +81,8 @@ type segment struct {
 	mss        uint16
 	tsVal      uint32
 	tsEcr      uint32
-	payload    int // bytes already written at ep.payloadOff(opt)
+	payload    int  // bytes on the wire after the options, written at ep.payloadOff(opt)
+	noSum      bool // the frame is truncated: leave the TCP checksum zero
 }
 
 // writeFrame fills in the Ethernet, VLAN, IP and TCP headers in buf in front
@@ -106,7 +107,9 @@ func writeFrame(buf []byte, ep *endpoint, s *segment) []byte {
 	tcp[16], tcp[17], tcp[18], tcp[19] = 0, 0, 0, 0
 	writeOpts(tcp[20:hl], s)
 	tcp = tcp[:tcpLen]
-	binary.BigEndian.PutUint16(tcp[16:], fold(sum+sum32(tcp)))
+	if !s.noSum {
+		binary.BigEndian.PutUint16(tcp[16:], fold(sum+sum32(tcp)))
+	}
 	return buf[:frameEnd(buf, tcp)]
 }
 

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,9 +15,12 @@ import (
 type Packet struct {
 	// Timestamp is the frame's time in Unix nanoseconds.
 	Timestamp int64
-	// Data is the whole frame. It is owned by the Generator and valid only
-	// until the next call to [Generator.Next].
+	// Data is the captured frame. It is owned by the Generator and valid
+	// only until the next call to [Generator.Next].
 	Data []byte
+	// Length is the frame's length on the wire; it is larger than
+	// len(Data) when [Config.Snaplen] truncated the frame.
+	Length int
 }
 
 type server struct {
@@ -27,6 +32,8 @@ type server struct {
 	tls12     bool // no TLS 1.3
 	pq        bool // accepts X25519MLKEM768
 	v6capable bool
+	tagged    bool // behind an 802.1Q tag (Config.VLANServers)
+	law       sizeLaw
 }
 
 type client struct {
@@ -53,6 +60,9 @@ type source struct {
 	complete float64
 	answer   float64
 	ramp     int64
+	ev       *Event // the configured event, nil for background sources
+	cl       int    // background: the client index
+	sessEnd  int64  // crawlers: the end of the current session
 }
 
 type hent struct {
@@ -92,6 +102,16 @@ type Generator struct {
 
 	pkt   Packet
 	truth Truth
+
+	truncate bool    // the next segment out writes is cut at Config.Snaplen
+	burstMin int64   // the minute burstF belongs to
+	burstF   float64 // the per-minute burstiness factor
+	burstCap float64 // the factor's cap, 1 without burstiness
+	nat      []client
+	scanners []client
+	pollSrv  []int // API-role servers pollers connect to
+	ramps    []int // source indices of OrganicRamp events
+	share    []float64
 }
 
 // NewGenerator validates cfg and returns a Generator for it. Setup draws
@@ -105,7 +125,7 @@ func NewGenerator(cfg Config) (*Generator, error) {
 		cfg:   cfg,
 		r:     newRNG(cfg.Seed),
 		start: cfg.Start.UnixNano(),
-		buf:   make([]byte, 4096),
+		buf:   make([]byte, 1<<16+512), // a TSO super-segment fits
 		msg:   make([]byte, 0, 16384),
 		pool:  randPool,
 	}
@@ -129,14 +149,19 @@ func NewGenerator(cfg Config) (*Generator, error) {
 		g.clients = append(g.clients, g.newClient(g.pickStack()))
 	}
 	g.nBenign = len(g.clients)
+	g.burstCap, g.burstMin = 1, math.MinInt64
+	if cfg.Burstiness > 0 {
+		g.burstCap = burstCap
+	}
 	if cfg.ConnRate > 0 {
-		lam := cfg.ConnRate
+		lam := cfg.ConnRate * g.burstCap
 		if cfg.Diurnal {
 			lam *= 1 + cfg.DiurnalAmplitude
 		}
 		g.addSource(source{kind: 0, start: g.start, end: g.end, rate: cfg.ConnRate, lamMax: lam / 1e9})
 	}
 	g.makeEvents()
+	g.makeBackground()
 	return g, nil
 }
 
@@ -176,6 +201,14 @@ func (g *Generator) makeServers() error {
 		s.tls12 = g.r.chance(0.15)
 		s.pq = g.r.chance(0.7)
 		s.v6capable = i%5 != 4 || cfg.IPv6Fraction == 1
+		if cfg.IPv6Servers != nil {
+			s.v6capable = slices.Contains(cfg.IPv6Servers, i)
+		}
+		s.tagged = slices.Contains(cfg.VLANServers, i)
+		s.law = legacyLaw(cfg.MaxResponseBytes)
+		if len(cfg.Roles) > 0 {
+			s.law = roleLaws[cfg.Roles[i%len(cfg.Roles)]].capped(cfg.MaxResponseBytes)
+		}
 		cert, err := makeCert(int64(1000+i), s.names, g.cfg.Start.Add(-30*24*time.Hour))
 		if err != nil {
 			return err
@@ -184,8 +217,12 @@ func (g *Generator) makeServers() error {
 		w += 1 / math.Pow(float64(i+1), 0.9)
 		g.serverCDF[i] = w
 	}
+	g.share = make([]float64, len(g.serverCDF))
+	prev := 0.0
 	for i := range g.serverCDF {
 		g.serverCDF[i] /= w
+		g.share[i] = g.serverCDF[i] - prev
+		prev = g.serverCDF[i]
 	}
 	return nil
 }
@@ -247,21 +284,33 @@ func (g *Generator) addSource(s source) {
 }
 
 func (g *Generator) makeEvents() {
-	for _, e := range g.cfg.Events {
+	exp := g.cfg.expectation(g.share, g.servers)
+	for i := range g.cfg.Events {
+		e := &g.cfg.Events[i]
 		start := g.start + int64(e.Start)
 		dur := int64(e.Duration)
-		s := source{kind: e.Kind, start: start, end: start + dur, rate: e.Rate, target: e.Target,
-			complete: e.CompleteFraction, answer: e.AnswerFraction, flows: e.sources(), ramp: int64(e.Ramp)}
-		if e.Kind == FlashCrowd && s.ramp == 0 {
+		rate := e.Rate
+		if e.Factor > 0 && rate == 0 {
+			rate = exp.eventRate(e, time.Unix(0, start).In(g.cfg.Start.Location()))
+		}
+		s := source{kind: e.Kind, start: start, end: start + dur, rate: rate, target: e.Target,
+			complete: e.CompleteFraction, answer: e.AnswerFraction, flows: e.sources(), ramp: int64(e.Ramp), ev: e}
+		if (e.Kind == FlashCrowd || e.Kind == ReleaseWave) && s.ramp == 0 {
 			s.ramp = dur / 4
 		}
-		s.lamMax = e.Rate / 1e9
+		s.lamMax = rate / 1e9
 		switch e.Kind {
 		case BotnetFlood:
 			s.pool, s.poolN = len(g.clients), e.sources()
 			for range s.poolN {
 				st := [...]Stack{StackCurl, StackGo, StackPython, StackLegacy12}[g.r.intn(4)]
-				g.clients = append(g.clients, g.newClient(st))
+				c := g.newClient(st)
+				if e.IPv6 {
+					c.useV6 = true
+				} else if e.Mixed {
+					c.useV6 = false
+				}
+				g.clients = append(g.clients, c)
 			}
 		case FlashCrowd:
 			s.pool, s.poolN = len(g.clients), e.sources()
@@ -271,11 +320,56 @@ func (g *Generator) makeEvents() {
 		case RequestBurst:
 			s.pool, s.poolN = len(g.clients), 1
 			g.clients = append(g.clients, g.newClient(StackGo))
-		case BandwidthSpike, NightlyBackup:
+		case BandwidthSpike, NightlyBackup, BackupPull:
 			s.pool, s.poolN = len(g.clients), 1
 			c := g.newClient(StackCurl)
 			c.useV6 = false
 			g.clients = append(g.clients, c)
+		case BigDownload:
+			s.pool, s.poolN = len(g.clients), 1
+			c := g.newClient(StackChrome)
+			c.useV6 = false
+			g.clients = append(g.clients, c)
+		case EgressSpike:
+			s.pool, s.poolN = len(g.clients), e.sources()
+			for range s.poolN {
+				c := g.newClient([...]Stack{StackCurl, StackGo, StackPython}[g.r.intn(3)])
+				c.useV6 = false
+				g.clients = append(g.clients, c)
+			}
+		case DistributedBurst, ReleaseWave:
+			// Existing benign clients are copied (same address and stack)
+			// so that their ports advance independently.
+			s.pool, s.poolN = len(g.clients), e.sources()
+			known := 0.8
+			if e.Kind == ReleaseWave {
+				known = 0.1
+			}
+			for range s.poolN {
+				switch {
+				case g.nBenign > 0 && g.r.chance(known):
+					g.clients = append(g.clients, g.clients[g.r.intn(g.nBenign)])
+				case e.Kind == DistributedBurst:
+					g.clients = append(g.clients, g.newClient([...]Stack{StackGo, StackPython, StackChrome}[g.r.intn(3)]))
+				default:
+					g.clients = append(g.clients, g.newClient(g.pickStack()))
+				}
+			}
+		case OrganicRamp:
+			f := rate
+			if e.Factor > 0 {
+				f = e.Factor
+			}
+			s.rate, s.end = f, g.end
+			if s.ramp == 0 {
+				s.ramp = dur
+			}
+			s.lamMax = (f - 1) * g.cfg.ConnRate * g.burstCap * g.share[e.Target] / 1e9
+			if g.cfg.Diurnal {
+				s.lamMax *= 1 + g.cfg.DiurnalAmplitude
+			}
+			g.ramps = append(g.ramps, len(g.srcs))
+			rate = f
 		}
 		s.truth = len(g.truth.Events)
 		for k := 0; ; k++ {
@@ -284,22 +378,30 @@ func (g *Generator) makeEvents() {
 				break
 			}
 			te := TruthEvent{Kind: e.Kind, Start: time.Unix(0, t0).In(g.cfg.Start.Location()),
-				End: time.Unix(0, min(t0+dur, g.end)).In(g.cfg.Start.Location()), Rate: e.Rate,
-				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood || e.Kind == QUICFlood, Sources: e.sources()}
+				End: time.Unix(0, min(t0+dur, g.end)).In(g.cfg.Start.Location()), Rate: rate,
+				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood || e.Kind == QUICFlood, Sources: e.sources(),
+				Label: e.Label, Class: e.Kind.Class(), Detectors: DetectorIDs(strings.Join(e.Kind.Detectors(), ",")), Factor: e.Factor,
+				Server: e.Target}
+			if e.TargetLatency > 0 {
+				te.TargetLatency = e.TargetLatency.String()
+			}
 			if e.Target >= 0 {
 				srv := &g.servers[e.Target]
 				te.Target = netip.AddrPortFrom(netip.AddrFrom4([4]byte(srv.v4[:4])), 443)
+				if e.IPv6 {
+					te.Target = netip.AddrPortFrom(netip.AddrFrom16(srv.v6), 443)
+				}
 				te.TargetName = srv.names[0]
 			}
 			if e.Kind == SYNFlood || e.Kind == QUICFlood {
 				te.Sources = 0
 			}
 			g.truth.Events = append(g.truth.Events, te)
-			if e.Kind != NightlyBackup {
+			if e.Kind != NightlyBackup && e.Kind != BackupPull {
 				break
 			}
 		}
-		if s.truth < len(g.truth.Events) {
+		if s.truth < len(g.truth.Events) && s.lamMax > 0 {
 			g.addSource(s)
 		}
 	}
@@ -340,7 +442,7 @@ func (g *Generator) Next() (Packet, bool) {
 		}
 		g.spawned = g.spawned[:0]
 		if emitted {
-			n := uint64(len(g.pkt.Data))
+			n := uint64(g.pkt.Length)
 			g.truth.Packets++
 			g.truth.Bytes += n
 			return g.pkt, true
@@ -400,17 +502,64 @@ func (g *Generator) down(i int) {
 func (g *Generator) benignRate(t int64) float64 {
 	r := g.cfg.ConnRate
 	if g.cfg.Diurnal {
-		sec := (t/1e9 + g.tzOff) % 86400
-		if sec < 0 {
-			sec += 86400
-		}
-		h := float64(sec)/3600 + float64(t%1e9)/3.6e12
-		r *= 1 + g.cfg.DiurnalAmplitude*math.Cos(2*math.Pi*(h-g.cfg.PeakHour)/24)
+		r *= diurnal(t+g.tzOff*1e9, g.cfg.DiurnalAmplitude, g.cfg.PeakHour)
+	}
+	if g.cfg.Burstiness > 0 {
+		r *= g.burst(t)
 	}
 	return r / 1e9
 }
 
+// diurnal returns the time-of-day factor 1 + A·cos(2π(h − peak)/24) at
+// local Unix nanoseconds t.
+func diurnal(t int64, amp, peak float64) float64 {
+	sec := (t / 1e9) % 86400
+	if sec < 0 {
+		sec += 86400
+	}
+	h := float64(sec)/3600 + float64(t%1e9)/3.6e12
+	return 1 + amp*math.Cos(2*math.Pi*(h-peak)/24)
+}
+
+// burstCap caps the per-minute burstiness factor so that thinning against
+// lamMax stays valid.
+const burstCap = 3
+
+// burst returns the burstiness factor of t's minute: log-normal with mean 1
+// and σ = Config.Burstiness, capped at burstCap. It is a hash of the seed
+// and the minute, so it costs no draw from the main stream.
+func (g *Generator) burst(t int64) float64 {
+	m := t / int64(time.Minute)
+	if m != g.burstMin {
+		x := g.cfg.Seed ^ uint64(m)*0x9e3779b97f4a7c15 ^ 0x6275727374
+		r := newRNG(splitmix(&x))
+		sig := g.cfg.Burstiness
+		g.burstMin, g.burstF = m, math.Min(math.Exp(sig*r.norm()-sig*sig/2), burstCap)
+	}
+	return g.burstF
+}
+
 func (g *Generator) expGap(perNs float64) int64 { return int64(g.r.exp()/perNs) + 1 }
+
+// spawnBenign starts one benign arrival at server si (-1: one picked by
+// popularity, after the client): from a random benign client, or a NAT
+// gateway, over TCP or QUIC.
+func (g *Generator) spawnBenign(t int64, si int, ev int) int32 {
+	c := &g.clients[g.r.intn(g.nBenign)]
+	if len(g.nat) > 0 && g.r.chance(g.cfg.NATShare) {
+		c = &g.nat[g.r.intn(len(g.nat))]
+		c.stack = g.pickStack()
+		c.os = specs[c.stack].os[g.r.intn(len(specs[c.stack].os))]
+	}
+	m := modeNormal
+	if g.cfg.QUICFraction > 0 && g.r.chance(g.cfg.QUICFraction) {
+		m = modeQUIC
+	}
+	if si < 0 {
+		si = g.pickServer()
+	}
+	return g.spawn(t, c, si, m, ev)
+}
 
 // fire runs one step of an arrival source at time t.
 func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
@@ -418,12 +567,7 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 	switch s.kind {
 	case 0:
 		if g.r.float()*s.lamMax < g.benignRate(t) {
-			c := &g.clients[g.r.intn(g.nBenign)]
-			m := modeNormal
-			if g.cfg.QUICFraction > 0 && g.r.chance(g.cfg.QUICFraction) {
-				m = modeQUIC
-			}
-			g.spawn(t, c, g.pickServer(), m, -1)
+			g.spawnBenign(t, -1, -1)
 		}
 		next = t + g.expGap(s.lamMax)
 	case SYNFlood:
@@ -436,28 +580,44 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 		next = t + g.expGap(s.lamMax)
 	case BotnetFlood:
 		c := &g.clients[s.pool+g.r.intn(s.poolN)]
+		if s.ev.Mixed {
+			g.botMixed(s, c, t)
+			next = t + g.expGap(s.lamMax)
+			break
+		}
 		m := modeHalfOpen
 		if g.r.chance(s.complete) {
 			m = modeNormal
 		}
-		if ci := g.spawn(t, c, s.target, m, s.truth); ci >= 0 && m == modeNormal {
+		if ci := g.spawn(t, c, s.target, m, s.truth); ci >= 0 {
 			cc := &g.conns[ci]
-			cc.exchanges = 1
-			if g.r.chance(0.5) {
-				cc.close = closeRST
+			g.setRetries(cc, s)
+			if m == modeNormal {
+				cc.exchanges = 1
+				if g.r.chance(0.5) {
+					cc.close = closeRST
+				}
 			}
 		}
 		next = t + g.expGap(s.lamMax)
-	case RequestBurst:
+	case RequestBurst, DistributedBurst:
 		srv := s.target
 		if srv < 0 {
 			srv = g.pickServer()
 		}
-		if ci := g.spawn(t, &g.clients[s.pool], srv, modeNormal, s.truth); ci >= 0 {
+		k := s.pool
+		if s.poolN > 1 {
+			k += g.r.intn(s.poolN)
+		}
+		if ci := g.spawn(t, &g.clients[k], srv, modeNormal, s.truth); ci >= 0 {
 			g.conns[ci].exchanges = 1
+			if s.kind == DistributedBurst {
+				law := roleLaws[RoleAPI]
+				g.conns[ci].objBytes = int64(law.draw(&g.r))
+			}
 		}
 		next = t + g.expGap(s.lamMax)
-	case FlashCrowd:
+	case FlashCrowd, ReleaseWave:
 		u := t - s.start
 		lam := s.lamMax
 		if u < s.ramp {
@@ -466,10 +626,35 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 			lam *= float64(d) / float64(s.ramp)
 		}
 		if g.r.float()*s.lamMax < lam {
-			g.spawn(t, &g.clients[s.pool+g.r.intn(s.poolN)], s.target, modeNormal, s.truth)
+			ci := g.spawn(t, &g.clients[s.pool+g.r.intn(s.poolN)], s.target, modeNormal, s.truth)
+			if ci >= 0 && s.kind == ReleaseWave {
+				c := &g.conns[ci]
+				c.exchanges = 1
+				c.objBytes = s.ev.ObjectBytes
+				if c.objBytes == 0 {
+					c.objBytes = int64(20e6 + g.r.float()*80e6)
+				}
+			}
 		}
 		next = t + g.expGap(s.lamMax)
-	case BandwidthSpike, NightlyBackup:
+	case OrganicRamp:
+		f := s.rate
+		if u := t - s.start; u < s.ramp {
+			f = 1 + (s.rate-1)*float64(u)/float64(s.ramp)
+		}
+		if g.r.float()*s.lamMax < (f-1)*g.benignRate(t)*g.share[s.target] {
+			g.spawnBenign(t, s.target, s.truth)
+		}
+		next = t + g.expGap(s.lamMax)
+	case EgressSpike:
+		g.chainNext(si, s.pool+s.spawned, t)
+		s.spawned++
+		next = t + int64(time.Millisecond)
+		if s.spawned == s.flows {
+			return -1, false
+		}
+		return next, false
+	case BandwidthSpike, NightlyBackup, BackupPull, BigDownload:
 		m := modeBulkDown
 		if s.kind == NightlyBackup {
 			m = modeBulkUp
@@ -483,7 +668,7 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 		s.spawned++
 		next = t + int64(time.Millisecond)
 		if s.spawned == s.flows {
-			if s.kind != NightlyBackup {
+			if s.kind != NightlyBackup && s.kind != BackupPull {
 				return -1, false
 			}
 			s.spawned = 0
@@ -496,11 +681,71 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 			}
 		}
 		return next, false
+	default:
+		return g.fireBackground(s, t)
 	}
 	if next >= s.end {
 		return -1, emitted
 	}
 	return next, emitted
+}
+
+// chainNext starts the next download of an EgressSpike chain: client cl
+// fetches the event's object from the target at the chain's share of the
+// event's rate.
+func (g *Generator) chainNext(si, cl int, t int64) {
+	s := &g.srcs[si]
+	if t >= s.end {
+		return
+	}
+	ci := g.spawn(t, &g.clients[cl], s.target, modeBulkDown, s.truth)
+	if ci < 0 {
+		return
+	}
+	c := &g.conns[ci]
+	c.bw = s.rate / float64(s.flows) / 1e9
+	c.rtt = int64(2*time.Millisecond) + int64(g.r.intn(int(8*time.Millisecond)))
+	c.objBytes = s.ev.ObjectBytes
+	if c.objBytes == 0 {
+		c.objBytes = 50 << 20
+	}
+	c.chain, c.chainCl = int32(si+1), int32(cl)
+}
+
+// setRetries applies an event's SYNACKRetries to a connection.
+func (g *Generator) setRetries(c *conn, s *source) {
+	if s.ev != nil && s.ev.SYNACKRetries > 0 {
+		c.retx = uint8(s.ev.SYNACKRetries)
+	}
+}
+
+// botMixed starts one BotnetFlood connection with a mixed outcome.
+func (g *Generator) botMixed(s *source, cl *client, t int64) {
+	u := g.r.float()
+	m, ab := modeNormal, abortFlight
+	switch {
+	case u < 0.35:
+	case u < 0.6:
+		ab = abortSilent
+	case u < 0.8:
+		m, ab = modeHalfOpen, abortRST
+	default:
+		m, ab = modeHalfOpen, abortHang
+	}
+	if ci := g.spawn(t, cl, s.target, m, s.truth); ci >= 0 {
+		c := &g.conns[ci]
+		c.abort = ab
+		g.setRetries(c, s)
+		if s.ev.IPv6 && !c.ep.v6 {
+			srv := &g.servers[s.target]
+			c.ep.v6, c.ep.cAddr, c.ep.sAddr = true, cl.v6, srv.v6
+			c.ep.flowLabel = g.r.u32() & 0xfffff
+			c.mss, c.segMax = 1440, 1440
+			if c.ts {
+				c.segMax -= 12
+			}
+		}
+	}
 }
 
 // floodSYN writes one spoofed SYN toward the source's target and may
@@ -509,10 +754,14 @@ func (g *Generator) floodSYN(s *source, t int64) {
 	ep, v := g.spoofedEndpoint(s.target)
 	ep.sTTL = 64
 	seg := segment{fromClient: true, flags: tcpSYN, seq: uint32(v >> 32), win: uint16(512 + (v>>40)%65000)}
-	if v&(1<<62) != 0 {
+	if v&(1<<62) != 0 && !s.ev.NoOptions {
 		seg.opt, seg.mss = optMSS, 1460
 	}
-	g.pkt = Packet{Timestamp: t, Data: writeFrame(g.buf, ep, &seg)}
+	if s.ev.FixedTTL > 0 {
+		ep.cTTL = s.ev.FixedTTL
+	}
+	g.pkt.Timestamp, g.pkt.Data = t, writeFrame(g.buf, ep, &seg)
+	g.pkt.Length = len(g.pkt.Data)
 	g.truth.Events[s.truth].Packets++
 	g.truth.Events[s.truth].Bytes += uint64(len(g.pkt.Data))
 	if g.r.chance(s.answer) && g.active < g.cfg.MaxConns {
@@ -529,6 +778,12 @@ func (g *Generator) floodSYN(s *source, t int64) {
 		c.sISN = g.r.u32()
 		c.mss = 1460
 		c.sWin = 65160
+		c.retx = 1
+		g.setRetries(c, s)
+		if s.ev.RSTFraction > 0 && g.r.chance(s.ev.RSTFraction) {
+			c.abort = abortRST
+			c.rtt = int64(g.r.lognormal(40e6, 0.7, 2e6, 600e6))
+		}
 		c.next = t + 20_000 + int64(g.r.intn(200_000))
 		g.spawned = append(g.spawned, hent{t: c.next, id: ci})
 	}
@@ -580,6 +835,7 @@ func (g *Generator) spawn(t int64, cl *client, si int, m mode, ev int) int32 {
 	srv := &g.servers[si]
 	r := &g.r
 	c.ev = int32(ev)
+	c.retx = 1
 	c.mode = m
 	c.server = int32(si)
 	c.stack, c.os = cl.stack, cl.os
@@ -606,6 +862,9 @@ func (g *Generator) spawn(t int64, cl *client, si int, m mode, ev int) int32 {
 		if r.chance(g.cfg.QinQFraction) {
 			ep.vlan, ep.vidOuter = vlanQinQ, 2000+srv.vid%8
 		}
+	}
+	if srv.tagged && ep.vlan == vlanNone {
+		ep.vlan, ep.vidInner = vlanDot1Q, srv.vid
 	}
 	ep.cPort, ep.sPort = cl.port, 443
 	if cl.port++; cl.port == 0 {

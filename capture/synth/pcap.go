@@ -10,7 +10,8 @@ import (
 )
 
 // Generate writes the traffic described by cfg to w as a classic pcap file
-// (Ethernet link type, microsecond timestamps, snap length 65535) and
+// (Ethernet link type, microsecond timestamps, snap length 65535; frames
+// cut by [Config.Snaplen] have a shorter captured than original length) and
 // returns the ground truth. Output is buffered; w need not be.
 func Generate(w io.Writer, cfg Config) (Truth, error) {
 	g, err := NewGenerator(cfg)
@@ -45,7 +46,7 @@ func (g *Generator) WritePCAP(w io.Writer) error {
 		binary.LittleEndian.PutUint32(rec[0:], uint32(us/1e6))
 		binary.LittleEndian.PutUint32(rec[4:], uint32(us%1e6))
 		binary.LittleEndian.PutUint32(rec[8:], uint32(len(p.Data)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(p.Data)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(p.Length))
 		if _, err := bw.Write(rec[:]); err != nil {
 			return fmt.Errorf("write pcap: %w", err)
 		}
@@ -68,7 +69,7 @@ func (g *Generator) Read(f *capture.Frame) error {
 	if !ok {
 		return io.EOF
 	}
-	f.Data, f.Timestamp, f.Length, f.LinkType = p.Data, p.Timestamp, len(p.Data), capture.LinkEthernet
+	f.Data, f.Timestamp, f.Length, f.LinkType = p.Data, p.Timestamp, p.Length, capture.LinkEthernet
 	return nil
 }
 

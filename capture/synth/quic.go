@@ -193,6 +193,7 @@ func (g *Generator) stepQUIC(c *conn, t int64) int64 {
 	b := g.buf[off:off]
 	cl, sv := quicCIDs(c)
 	fromClient, next := true, t
+	handshake := c.qst <= qClientFinished
 	switch c.qst {
 	case qClientInitial:
 		// The Initial's destination ID is the client's random choice; the
@@ -201,8 +202,9 @@ func (g *Generator) stepQUIC(c *conn, t int64) int64 {
 		b = appendClientInitial(b, sv[:], cl[:], 0, g.qbuf)
 		// The response size: one Pareto-sized response per exchange.
 		c.left = 0
+		law := &g.servers[c.server].law
 		for range min(c.exchanges, 8) {
-			c.left += int64(g.r.pareto(700, 1.15, float64(g.cfg.MaxResponseBytes)))
+			c.left += int64(law.draw(&g.r))
 		}
 		c.qst, next = qServerFlight, t+c.srvDelay
 	case qServerFlight:
@@ -240,7 +242,11 @@ func (g *Generator) stepQUIC(c *conn, t int64) int64 {
 		b = g.appendSealed(b, 30)
 		next = -1
 	}
-	g.pkt = Packet{Timestamp: t, Data: writeUDP(g.buf, &c.ep, fromClient, len(b))}
+	data := writeUDP(g.buf, &c.ep, fromClient, len(b))
+	g.pkt = Packet{Timestamp: t, Data: data, Length: len(data)}
+	if sl := g.cfg.Snaplen; sl > 0 && !handshake && len(data) > sl {
+		g.pkt.Data = data[:sl] // the checksum stays the one of the whole datagram
+	}
 	return next
 }
 
@@ -287,7 +293,8 @@ func (g *Generator) floodQUIC(s *source, t int64) {
 	g.qbuf = appendQUICHello(g.qbuf[:0], srv.names[int(v>>40)%len(srv.names)], g.r.u64())
 	off := ep.udpPayloadOff()
 	b := appendClientInitial(g.buf[off:off], dcid[:], scid[:], 0, g.qbuf)
-	g.pkt = Packet{Timestamp: t, Data: writeUDP(g.buf, ep, true, len(b))}
+	data := writeUDP(g.buf, ep, true, len(b))
+	g.pkt = Packet{Timestamp: t, Data: data, Length: len(data)}
 	g.truth.Events[s.truth].Packets++
 	g.truth.Events[s.truth].Bytes += uint64(len(g.pkt.Data))
 }

@@ -25,11 +25,12 @@ func (g *Generator) step(ci int32, t int64) (int64, bool) {
 		g.out(c, t, a.fromClient, tcpACK, c.dataOpt(), 0, a.ack)
 	} else {
 		g.advance(ci, c, t)
+		c = &g.conns[ci] // advance may have spawned a connection and moved g.conns
 	}
 	if c.ev >= 0 {
 		te := &g.truth.Events[c.ev]
 		te.Packets++
-		te.Bytes += uint64(len(g.pkt.Data))
+		te.Bytes += uint64(g.pkt.Length)
 	}
 	if c.phase == phDone && c.rLen == 0 {
 		g.release(ci)
@@ -56,8 +57,16 @@ func (c *conn) peerNxt(fromClient bool) uint32 {
 // out writes one segment of c into g.pkt; the payload (plen bytes) must
 // already be at c.ep.payloadOff(opt) in g.buf. The sender's next sequence
 // number advances by plen.
+//
+// A segment whose frame is longer than Config.Snaplen is cut at sendStream's
+// request (g.truncate): its TCP checksum is left zero, since the payload
+// past the snap length is never written.
 func (g *Generator) out(c *conn, t int64, fromClient bool, flags uint8, opt optKind, plen int, ack uint32) {
 	s := segment{fromClient: fromClient, flags: flags, opt: opt, mss: c.mss, payload: plen, ack: ack}
+	if g.truncate {
+		s.noSum = c.ep.payloadOff(opt)+plen > g.cfg.Snaplen
+		g.truncate = false
+	}
 	if fromClient {
 		s.seq, s.win = c.cNxt, c.cWin
 		c.cNxt += uint32(plen)
@@ -74,7 +83,11 @@ func (g *Generator) out(c *conn, t int64, fromClient bool, flags uint8, opt optK
 		s.tsEcr = c.lastTS[1-i]
 		c.lastTS[i] = s.tsVal
 	}
-	g.pkt = Packet{Timestamp: t, Data: writeFrame(g.buf, &c.ep, &s)}
+	data := writeFrame(g.buf, &c.ep, &s)
+	g.pkt = Packet{Timestamp: t, Data: data, Length: len(data)}
+	if s.noSum {
+		g.pkt.Data = data[:g.cfg.Snaplen]
+	}
 }
 
 // ctl writes a segment without payload.
@@ -145,25 +158,71 @@ func (g *Generator) sendMessage(ci int32, c *conn, t int64, fromClient bool) (n 
 func (c *conn) startStream(size int64) {
 	c.left = max(size, 64)
 	c.recHdr, c.recBody, c.unacked = 0, 0, 0
+	c.firstSeg = true
 }
+
+// nextRecord starts the next application-data record of the stream when
+// the current one is complete.
+func (c *conn) nextRecord() {
+	if c.recHdr != 0 || c.recBody != 0 {
+		return
+	}
+	maxBody := 16384 + 24
+	if c.tls13 {
+		maxBody = 16384 + 17
+	}
+	body := int(min(int64(maxBody), c.left-5))
+	if rem := c.left - 5 - int64(body); rem > 0 && rem < 32 {
+		body -= 32
+	}
+	c.recLen, c.recHdr, c.recBody = body, 5, body
+}
+
+// skipRecords advances the stream by n bytes without writing them: the
+// part of a segment past the snap length.
+func (c *conn) skipRecords(n int) {
+	for n > 0 {
+		c.nextRecord()
+		k := min(c.recHdr, n)
+		if k == 0 {
+			k = min(c.recBody, n)
+			c.recBody -= k
+		} else {
+			c.recHdr -= k
+		}
+		c.left -= int64(k)
+		n -= k
+	}
+}
+
+// tsoSegments is the largest TSO super-segment in full segments: 44 × 1460
+// bytes of payload keep an IP packet under 65535 bytes.
+const tsoSegments = 44
+
+// tsoSize returns the payload of c's next super-segment: as Linux's TSO
+// autosizing does, about one millisecond of the flow's rate, at least two
+// segments and at most tsoSegments; the first of a burst may take a whole
+// initial window (ten segments).
+func (c *conn) tsoSize() int {
+	k := int(c.bw * 1e6 / float64(c.segMax))
+	if c.firstSeg {
+		k = max(k, 10)
+	}
+	return clampInt(k, 2, tsoSegments) * c.segMax
+}
+
+func clampInt(x, lo, hi int) int { return min(max(x, lo), hi) }
 
 // fillRecords writes the next len(b) bytes of the stream: TLS
 // application-data records with random bodies, headers split across
 // segments where they fall.
 func (g *Generator) fillRecords(c *conn, b []byte) {
-	maxBody := 16384 + 24
 	ver := c.ver
 	if c.tls13 {
-		maxBody, ver = 16384+17, 0x0303
+		ver = 0x0303
 	}
 	for len(b) > 0 {
-		if c.recHdr == 0 && c.recBody == 0 {
-			body := int(min(int64(maxBody), c.left-5))
-			if rem := c.left - 5 - int64(body); rem > 0 && rem < 32 {
-				body -= 32
-			}
-			c.recLen, c.recHdr, c.recBody = body, 5, body
-		}
+		c.nextRecord()
 		if c.recHdr > 0 {
 			hdr := [5]byte{recAppData, byte(ver >> 8), byte(ver), byte(c.recLen >> 8), byte(c.recLen)}
 			k := copy(b, hdr[5-c.recHdr:])
@@ -184,16 +243,35 @@ func (g *Generator) fillRecords(c *conn, b []byte) {
 // sendStream emits the next segment of the current stream and reports
 // whether the stream is complete. Every second segment, and the last, is
 // ACKed by the receiver after the appropriate delay.
+//
+// With Config.TSO the segment is a super-segment (see tsoSize) and the
+// receiver ACKs each one; with Config.Snaplen only the bytes within the
+// snap length are written.
 func (g *Generator) sendStream(c *conn, t int64, fromClient bool) (n int, done bool) {
-	n = int(min(c.left, int64(c.segMax)))
+	seg := c.segMax
+	if g.cfg.TSO {
+		seg = c.tsoSize()
+		c.firstSeg = false
+	}
+	n = int(min(c.left, int64(seg)))
 	off := c.ep.payloadOff(c.dataOpt())
-	g.fillRecords(c, g.buf[off:off+n])
+	if sl := g.cfg.Snaplen; sl > 0 && off+n > sl {
+		k := max(sl-off, 0)
+		g.fillRecords(c, g.buf[off:off+k])
+		c.skipRecords(n - k)
+		g.truncate = true
+	} else {
+		g.fillRecords(c, g.buf[off:off+n])
+	}
 	done = c.left == 0
 	flags := uint8(tcpACK)
 	if done {
 		flags |= tcpPSH
 	}
 	g.out(c, t, fromClient, flags, c.dataOpt(), n, c.peerNxt(fromClient))
+	if g.cfg.TSO {
+		c.unacked++
+	}
 	g.ackEvery2(c, t, fromClient, done)
 	return n, done
 }
@@ -224,13 +302,16 @@ func (g *Generator) requestSize(c *conn, t int64) int64 {
 }
 
 func (g *Generator) responseSize(c *conn, t int64) int64 {
+	if c.objBytes > 0 {
+		return c.objBytes
+	}
 	switch c.mode {
 	case modeBulkDown:
 		return int64(c.bw * float64(max(c.bulkEnd-t, int64(time.Millisecond))))
 	case modeBulkUp:
 		return 200
 	}
-	return int64(g.r.pareto(700, 1.15, float64(g.cfg.MaxResponseBytes)))
+	return int64(g.servers[c.server].law.draw(&g.r))
 }
 
 // advance emits the next main-phase packet of c and moves it on.
@@ -264,10 +345,18 @@ func (g *Generator) advance(ci int32, c *conn, t int64) {
 		g.out(c, t, false, tcpSYN|tcpACK, opt, 0, c.cNxt)
 		c.sWin = w
 		c.sNxt++
+		retx := c.phase == phSynAckRetx
+		if retx {
+			c.retxDone++
+		}
 		switch {
-		case c.phase == phSynAckRetx:
+		case retx && c.retxDone >= c.retx:
 			c.phase, c.next = phDone, never
-		case c.mode == modeSynAck:
+		case retx: // Linux doubles the wait: 1 s, 2 s, 4 s...
+			c.next = t + int64(time.Second)<<c.retxDone
+		case (c.mode == modeSynAck || c.mode == modeHalfOpen) && c.abort == abortRST:
+			c.phase, c.next = phHalfOpen, t+c.rtt
+		case c.mode == modeSynAck || c.mode == modeHalfOpen && c.abort == abortHang:
 			c.phase, c.next = phSynAckRetx, t+int64(time.Second)
 		case c.mode == modeHalfOpen && r.chance(0.5):
 			c.phase, c.next = phHalfOpen, t+c.rtt
@@ -281,6 +370,10 @@ func (g *Generator) advance(ci int32, c *conn, t int64) {
 		c.phase, c.next = phDone, never
 	case phACK:
 		g.ctl(c, t, true, tcpACK)
+		if c.abort == abortSilent {
+			c.phase, c.next = phDone, never
+			return
+		}
 		c.phase, c.next = phHello, t+5_000+int64(r.intn(300_000))
 	case phHello:
 		n, done := g.sendMessage(ci, c, t, true)
@@ -292,9 +385,12 @@ func (g *Generator) advance(ci int32, c *conn, t int64) {
 	case phServerFlight:
 		n, done := g.sendMessage(ci, c, t, false)
 		g.ackEvery2(c, t, false, done)
-		if done {
+		switch {
+		case done && c.abort == abortFlight:
+			c.close, c.phase, c.next = closeRST, phClose1, t+c.rtt+int64(r.intn(500_000))
+		case done:
 			c.phase, c.next = phClientFlight, t+c.rtt+int64(r.intn(500_000))+100_000
-		} else {
+		default:
 			c.next = t + c.gap(n)
 		}
 	case phClientFlight:
@@ -326,6 +422,11 @@ func (g *Generator) advance(ci int32, c *conn, t int64) {
 			c.exchanges--
 			c.phase, c.next = phRequest, t+c.rtt+int64(r.lognormal(4e8, 1.3, 1e6, 1.2e11))
 			c.startStream(g.requestSize(c, c.next))
+		case c.chain > 0:
+			// The next object of an egress chain starts at once; this
+			// connection closes. c is not used after chainNext.
+			c.phase, c.next = phClose1, t+c.rtt
+			g.chainNext(int(c.chain-1), int(c.chainCl), t+c.rtt)
 		default:
 			c.phase, c.next = phClose1, t+c.rtt+int64(r.lognormal(2e8, 1.5, 1e6, 6e10))
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,6 +50,56 @@ type TruthEvent struct {
 	// directions.
 	Packets uint64 `json:"packets"`
 	Bytes   uint64 `json:"bytes"`
+	// Label is the event's free-text label from the Config.
+	Label string `json:"label,omitempty"`
+	// Class is "attack" (a detector should alert) or "benign" (none
+	// should).
+	Class string `json:"class"`
+	// Detectors lists the detector IDs whose alert counts as detecting the
+	// event; empty for benign events.
+	Detectors DetectorIDs `json:"detectors"`
+	// Factor is the event's configured multiple of the target's normal
+	// rate, when Rate was derived from it.
+	Factor float64 `json:"factor,omitempty"`
+	// TargetLatency is the detection latency the scenario asks for, as a
+	// Go duration ("1m0s").
+	TargetLatency string `json:"target_latency,omitempty"`
+	// Server is the target's server index, -1 for every server.
+	Server int `json:"server"`
+}
+
+// DetectorIDs is a list of detector IDs. It is held comma-separated so that
+// a TruthEvent stays comparable with ==, and encodes as a JSON array.
+type DetectorIDs string
+
+// List returns the IDs; nil when there are none.
+func (d DetectorIDs) List() []string {
+	if d == "" {
+		return nil
+	}
+	return strings.Split(string(d), ",")
+}
+
+// Has reports whether id is in the list.
+func (d DetectorIDs) Has(id string) bool { return slices.Contains(d.List(), id) }
+
+// MarshalJSON implements json.Marshaler: an array of strings.
+func (d DetectorIDs) MarshalJSON() ([]byte, error) {
+	l := d.List()
+	if l == nil {
+		l = []string{}
+	}
+	return json.Marshal(l)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *DetectorIDs) UnmarshalJSON(b []byte) error {
+	var l []string
+	if err := json.Unmarshal(b, &l); err != nil {
+		return fmt.Errorf("detectors: %w", err)
+	}
+	*d = DetectorIDs(strings.Join(l, ","))
+	return nil
 }
 
 // WriteJSON writes t to w as indented JSON followed by a newline.
