@@ -50,7 +50,7 @@ deps:
 # The whole suite: unit, race, conformance, live-capture (network
 # namespaces, as root), integration with the real Prometheus and
 # Alertmanager, rule tests, and the generated-files check.
-test: deps vet lint test-go integration e2e eval-short bench-smoke fuzz-smoke check-generate
+test: deps vet lint test-go integration e2e eval-short bench-smoke fuzz-smoke check-generate package-test
 	deploy/prometheus/check.sh
 	@echo "make test: all passed"
 
@@ -146,7 +146,7 @@ eval: build
 		./$(BIN) eval -name $$n -truth $(EVAL_DIR)/$$n.truth.json -alerts $(EVAL_DIR)/$$n.alerts.jsonl \
 			-json $(EVAL_DIR)/$$n.json -markdown $(EVAL_DIR)/$$n.md; \
 	done; done
-	./$(BIN) eval -merge -markdown $(EVAL_DIR)/table.md $(EVAL_DIR)/*-seed*.json
+	./$(BIN) eval -merge -markdown.summary -markdown $(EVAL_DIR)/table.md $(EVAL_DIR)/*-seed*.json
 	@awk -v t=$(EVAL_DIR)/table.md '/<!-- eval:begin -->/{print; while((getline l < t)>0) print l; skip=1; next} /<!-- eval:end -->/{skip=0} !skip' $(EVAL_DOC) > $(EVAL_DIR)/doc.md && cp $(EVAL_DIR)/doc.md $(EVAL_DOC)
 	@cat $(EVAL_DIR)/table.md
 	./$(BIN) eval -merge $(EVAL_TARGETS) -markdown /dev/null $(EVAL_DIR)/*-seed*.json
@@ -162,6 +162,49 @@ generate:
 # CI fails when generated files (dashboards) are stale.
 check-generate: generate
 	@git diff --exit-code -- deploy/grafana || (echo "generated files are stale: run make generate and commit"; exit 1)
+
+# Release artefacts (docs/deployment.md): for each of PKG_ARCHES a .deb and a
+# .tar.gz with the same files, and SHA256SUMS, in $(DIST). The binaries are
+# built with cgo (AF_PACKET) and linked statically, as for the container
+# image; arm64 is cross-compiled with Debian's gcc-aarch64-linux-gnu. The
+# build is reproducible: -trimpath, no VCS stamp or build ID, and every file
+# time is the commit time (SOURCE_DATE_EPOCH). deploy/package/nfpm drives
+# goreleaser's nfpm library.
+DIST        ?= bin/dist
+PKG_ARCHES  ?= amd64 arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+PKG_LDFLAGS := -s -w -buildid= $(LDFLAGS) -linkmode external -extldflags -static
+DEB_PKGS    += gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross help2man libcap2-bin adduser
+.PHONY: package package-test
+
+package:
+	rm -rf $(DIST) && mkdir -p $(DIST)/build
+	@set -e; for a in $(PKG_ARCHES); do \
+		case $$a in amd64) cc=x86_64-linux-gnu-gcc;; arm64) cc=aarch64-linux-gnu-gcc;; *) echo "no C compiler known for linux/$$a"; exit 1;; esac; \
+		echo "build linux/$$a (CC=$$cc)"; \
+		CGO_ENABLED=1 GOOS=linux GOARCH=$$a CC=$$cc $(GO) build -trimpath -buildvcs=false -tags netgo,osusergo \
+			-ldflags "$(PKG_LDFLAGS)" -o $(DIST)/build/linux_$$a/monitor443 ./cmd/monitor443; \
+	done
+	LC_ALL=C SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) help2man --no-info --no-discard-stderr --version-string "$(VERSION)" \
+		--name "passive HTTPS traffic anomaly monitor" --output $(DIST)/build/monitor443.1 \
+		$(DIST)/build/linux_$$($(GO) env GOHOSTARCH)/monitor443
+	$(GO) -C deploy/package/nfpm build -trimpath -o $(abspath $(DIST))/build/nfpm .
+	@set -e; for a in $(PKG_ARCHES); do \
+		$(DIST)/build/nfpm -arch $$a -bin $(DIST)/build/linux_$$a/monitor443 -man $(DIST)/build/monitor443.1 \
+			-version "$(VERSION)" -epoch $(SOURCE_DATE_EPOCH) -out $(DIST); \
+	done
+	cd $(DIST) && ls | grep -E '\.(deb|tar\.gz)$$' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+	cat $(DIST)/SHA256SUMS
+
+# Installs this machine's .deb, checks it, upgrades it to a newer build,
+# removes and purges it, leaving the machine as it was (root); and checks
+# that a second build gives byte-identical artefacts.
+package-test: package
+	$(GO) -C deploy/package/nfpm test -count=1 ./...
+	$(MAKE) --no-print-directory package DIST=$(DIST)-repro VERSION="$(VERSION)" COMMIT=$(COMMIT) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) >/dev/null
+	@cmp $(DIST)/SHA256SUMS $(DIST)-repro/SHA256SUMS || { diff $(DIST)/SHA256SUMS $(DIST)-repro/SHA256SUMS; echo "package: a second build differs"; exit 1; }
+	@echo "package: a second build is byte-identical"
+	VERSION="$(VERSION)" SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) sh deploy/package/test.sh $(DIST)
 
 clean:
 	rm -rf bin

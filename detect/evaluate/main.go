@@ -76,6 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		detectors = fs.String("detectors", strings.Join(DefaultDetectors, ","), "comma-separated alert `KINDS` that count as detection alerts")
 		jsonOut   = fs.String("json", "", "write the report as JSON to `FILE` (\"-\" = stdout)")
 		mdOut     = fs.String("markdown", "", "write the report as Markdown tables to `FILE` (\"-\" = stdout; the default without -json)")
+		summary   = fs.Bool("markdown.summary", false, "write only the summary tables (per run and per attack class) to -markdown")
 		merge     = fs.Bool("merge", false, "also read the reports named by the arguments (written with -json) and summarize all runs together")
 		targets   = fs.Bool("targets", false, "exit 1 and list the misses unless every attack is detected within its target_latency and false episodes stay within -targets.max-false-per-day")
 		maxFalse  = fs.Float64("targets.max-false-per-day", DefaultMaxFalsePerDay, "at most `N` false episodes per day for -targets")
@@ -181,10 +182,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		*mdOut = "-"
 	}
 	status := 0
+	writeMD := rep.WriteMarkdown
+	if *summary {
+		writeMD = rep.WriteSummaryMarkdown
+	}
 	for _, out := range []struct {
 		path  string
 		write func(io.Writer) error
-	}{{*jsonOut, rep.WriteJSON}, {*mdOut, rep.WriteMarkdown}} {
+	}{{*jsonOut, rep.WriteJSON}, {*mdOut, writeMD}} {
 		if out.path == "" {
 			continue
 		}

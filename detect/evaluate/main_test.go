@@ -109,6 +109,14 @@ func TestMainRoundTrip(t *testing.T) {
 			t.Errorf("merged markdown lacks %q:\n%s", want, &stdout)
 		}
 	}
+
+	stdout.Reset()
+	if code := Main([]string{"-merge", "-markdown.summary", j1, j2}, &stdout, &stderr); code != 0 {
+		t.Fatalf("merge summary: exit %d: %s", code, &stderr)
+	}
+	if !strings.Contains(stdout.String(), "### Summary of 2 runs") || strings.Contains(stdout.String(), "### Run seed1") {
+		t.Errorf("-markdown.summary wrote more or less than the summary:\n%s", &stdout)
+	}
 }
 
 func TestMainErrors(t *testing.T) {

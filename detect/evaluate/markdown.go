@@ -31,6 +31,17 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
+// WriteSummaryMarkdown writes only the summary tables of r (per run and per
+// attack class), for a document that holds many runs.
+func (r Report) WriteSummaryMarkdown(w io.Writer) error {
+	var b strings.Builder
+	writeSummary(&b, r)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
 func writeRun(b *strings.Builder, r Run) {
 	multi := dayOf(r.End.Add(-time.Nanosecond), r.Start) > 0
 	at := func(t time.Time) string { return clock(t, r.Start, multi, false) }
