@@ -69,3 +69,35 @@ func BenchmarkAppendClientHello(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// BenchmarkNextRealistic measures frames per second with the realistic
+// model of a large network (about 500 conn/s, TSO, Snaplen 256, roles and
+// background): eval-cold-large without its event.
+func BenchmarkNextRealistic(b *testing.B) {
+	cfg := Presets()["eval-cold-large"]
+	cfg.Events, cfg.Duration = nil, 24*time.Hour
+	g, err := NewGenerator(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 2_000_000 { // warm up: fill the connection table
+		g.Next()
+	}
+	b.ReportAllocs()
+	var bytes, wire int64
+	start := time.Now()
+	n := 0
+	for b.Loop() {
+		p, ok := g.Next()
+		if !ok {
+			b.Fatal("generator ran out")
+		}
+		bytes += int64(len(p.Data))
+		wire += int64(p.Length)
+		n++
+	}
+	el := time.Since(start).Seconds()
+	b.ReportMetric(float64(n)/el, "packets/s")
+	b.ReportMetric(float64(bytes)/float64(n), "bytes/packet")
+	b.ReportMetric(float64(wire)/float64(n), "wire-bytes/packet")
+}

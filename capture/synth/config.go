@@ -579,6 +579,16 @@ func (c Config) Validate() error {
 //   - "eval": two busy hours with one event of every kind, for detector
 //     evaluation.
 //   - "bench": one minute at a high connection rate, for throughput tests.
+//   - "eval-small": 72 hours of the realistic model of a small network
+//     (0.5 conn/s): a benign day, a day of attacks of every class at
+//     several magnitudes and times of day, a benign day with events that
+//     must not alert.
+//   - "eval-short": six hours of eval-small with two attacks and one benign
+//     event, for CI.
+//   - "eval-large": six busy hours of a large network (about 500 conn/s at
+//     15:00) with a compressed attack day.
+//   - "eval-cold", "eval-cold-large": three minutes with a SYN flood 10 s
+//     in, small and large network.
 func Presets() map[string]Config {
 	return map[string]Config{
 		"demo": {
@@ -618,5 +628,10 @@ func Presets() map[string]Config {
 			Seed: 1, Duration: time.Minute, ConnRate: 5000, Servers: 64, Clients: 100_000,
 			IPv6Fraction: 0.25, VLANFraction: 0.1, QinQFraction: 0.2,
 		},
+		"eval-small":      evalSmall(),
+		"eval-short":      evalShort(),
+		"eval-large":      evalLarge(),
+		"eval-cold":       evalCold(evalSmallBase()),
+		"eval-cold-large": evalCold(evalLargeBase()),
 	}
 }
