@@ -37,10 +37,17 @@ type FileSource struct {
 	total    int64        // sum of file sizes, or -1 when unknown (stdin, pipes)
 	read     atomic.Int64 // bytes read from the files, before decompression
 	warnings []error
+
+	damage     Damage       // repairs and skips in damaged records, all files
+	fileDamage DamageCounts // damage when the current file was opened
 }
 
 // ErrNotCapture means a file is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
+
+// ErrDamaged is wrapped by the warning about a file in which damaged
+// records were repaired or skipped.
+var ErrDamaged = errors.New("damaged records")
 
 // OpenFiles checks that every path can be read and returns a source that
 // reads them in order. The path "-" reads stdin. Problems with several
@@ -87,8 +94,15 @@ func (s *FileSource) Progress() (done, total int64) {
 }
 
 // Warnings returns problems that did not stop the reading, such as a file
-// whose last record was cut short. Call it after Read returned io.EOF.
+// whose last record was cut short, or one with damaged records (one
+// warning per file, wrapping [ErrDamaged]). Call it after Read returned
+// io.EOF.
 func (s *FileSource) Warnings() []error { return s.warnings }
+
+// Damage returns how many damaged records were repaired and how many
+// stretches and bytes were skipped to resynchronise, over all files so far.
+// Safe for concurrent use.
+func (s *FileSource) Damage() DamageCounts { return s.damage.Load() }
 
 func (s *FileSource) openNext() error {
 	if s.closer != nil {
@@ -130,6 +144,7 @@ func (s *FileSource) openNext() error {
 		return fmt.Errorf("open capture %q: %w", path, err)
 	}
 	s.pcap, s.ng = nil, nil
+	s.fileDamage = s.damage.Load()
 	switch binary.BigEndian.Uint32(hdr) {
 	case 0x0a0d0d0a:
 		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
@@ -147,7 +162,7 @@ func (s *FileSource) openNext() error {
 			lt = binary.BigEndian.Uint32(hdr[20:24])
 		}
 		s.link = LinkType(lt & 0x0fffffff) // the top bits carry FCS flags
-		r, err := newPCAPReader(br)
+		r, err := newPCAPReader(br, &s.damage)
 		if err != nil {
 			return fmt.Errorf("open capture %q: pcap: %w", path, err)
 		}
@@ -185,6 +200,10 @@ func (s *FileSource) Read(f *Frame) error {
 			// A record cut short at the end of a file is common when a
 			// capture was interrupted; keep what was read and go on.
 			s.warnings = append(s.warnings, fmt.Errorf("capture %q: %w", s.paths[s.next-1], err))
+		}
+		if d := s.damage.Load().sub(s.fileDamage); d.Any() {
+			s.warnings = append(s.warnings, fmt.Errorf("capture %q: %w: %d repaired, %d stretches of %d bytes skipped",
+				s.paths[s.next-1], ErrDamaged, d.Repaired, d.SkippedRecords, d.SkippedBytes))
 		}
 		s.pcap, s.ng = nil, nil
 		if err := s.openNext(); err != nil {

@@ -36,7 +36,7 @@ func pcapgoFrames(b []byte) ([]Frame, error) {
 
 // ownFrames reads the same bytes with pcapReader.
 func ownFrames(b []byte) ([]Frame, error) {
-	r, err := newPCAPReader(bufio.NewReaderSize(bytes.NewReader(b), 1<<20))
+	r, err := newPCAPReader(bufio.NewReaderSize(bytes.NewReader(b), 1<<20), new(Damage))
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +114,9 @@ func TestPCAPReaderMatchesPcapgo(t *testing.T) {
 }
 
 // TestPCAPReaderChecks: big-endian nanosecond files read like pcapgo; a
-// record longer than the snap length, or than its original length, is an
-// error, as in pcapgo; a bad magic or major version is rejected.
+// record longer than the snap length, or than its original length, is
+// damage that the reader skips (pcapgo stops there with an error); a bad
+// magic or major version is rejected.
 func TestPCAPReaderChecks(t *testing.T) {
 	t.Parallel()
 	file := func(order binary.AppendByteOrder, magic uint32, snap uint32, recs ...[3]uint32) []byte {
@@ -134,7 +135,7 @@ func TestPCAPReaderChecks(t *testing.T) {
 		}
 		return b
 	}
-	be := file(binary.BigEndian, 0xa1b23c4d, 100, [3]uint32{60, 60, 999_999_999}, [3]uint32{10, 1500, 5})
+	be := file(binary.BigEndian, 0xa1b23c4d, 100, [3]uint32{60, 60, 999_999_999}, [3]uint32{100, 1500, 5})
 	want, err := pcapgoFrames(be)
 	if err != nil {
 		t.Fatal(err)
@@ -144,15 +145,24 @@ func TestPCAPReaderChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFrames(t, "big-endian ns", got, want)
-	for name, b := range map[string][]byte{
-		"caplen > snaplen": file(binary.LittleEndian, 0xa1b2c3d4, 50, [3]uint32{60, 60, 0}),
-		"caplen > origlen": file(binary.LittleEndian, 0xa1b2c3d4, 100, [3]uint32{60, 40, 0}),
+	for _, tt := range []struct {
+		name   string
+		file   []byte
+		frames int
+		damage DamageCounts
+	}{
+		// Alone in the file and filling it, the record is kept, repaired.
+		{"caplen > snaplen", file(binary.LittleEndian, 0xa1b2c3d4, 50, [3]uint32{60, 60, 0}), 1, DamageCounts{Repaired: 1}},
+		{"caplen > origlen", file(binary.LittleEndian, 0xa1b2c3d4, 100, [3]uint32{60, 40, 0}), 0, DamageCounts{SkippedRecords: 1, SkippedBytes: 76}},
 	} {
-		if _, err := ownFrames(b); err == nil {
-			t.Errorf("%s: no error", name)
+		name, b := tt.name, tt.file
+		var d Damage
+		got, err := readPCAP(b, &d)
+		if err != nil || len(got) != tt.frames || d.Load() != tt.damage {
+			t.Errorf("%s: %d records, error %v, damage %+v; want %d, %+v", name, len(got), err, d.Load(), tt.frames, tt.damage)
 		}
 		if _, err := pcapgoFrames(b); err == nil {
-			t.Errorf("%s: pcapgo gives no error either", name)
+			t.Errorf("%s: pcapgo gives no error", name)
 		}
 	}
 	bad := file(binary.LittleEndian, 0xa1b2c3d4, 100)
@@ -165,12 +175,33 @@ func TestPCAPReaderChecks(t *testing.T) {
 	}
 }
 
-// FuzzPCAPReader compares pcapReader with pcapgo on arbitrary record data
-// behind a valid file header: the same records, and an error exactly when
-// pcapgo has one, with one known difference: a final record header with no
-// data byte after it ends a file cleanly for pcapgo (io.ReadFull of the
-// data returns io.EOF), while pcapReader reports it cut short, like any
-// other partial record.
+// readPCAP reads a classic pcap with pcapReader into copies of its records,
+// counting damage in d.
+func readPCAP(b []byte, d *Damage) ([]Frame, error) {
+	r, err := newPCAPReader(bufio.NewReaderSize(bytes.NewReader(b), 1<<20), d)
+	if err != nil {
+		return nil, err
+	}
+	var out []Frame
+	for range len(b) + 1 { // each call consumes at least one byte
+		data, ts, n, err := r.next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Frame{Data: append([]byte(nil), data...), Timestamp: ts, Length: n})
+	}
+	return out, errors.New("reader does not end")
+}
+
+// FuzzPCAPReader reads arbitrary record data behind a valid file header
+// (seeded with records of a test capture, whole and with bytes
+// overwritten). It checks that the reader ends, that every byte is either
+// in a record (header and data), skipped and counted, or in a final record
+// cut short; that records are no longer than their original length; and
+// that when the reader saw no damage it read exactly what pcapgo reads.
 func FuzzPCAPReader(f *testing.F) {
 	b, err := os.ReadFile(filepath.Join("testdata", "link-ethernet.pcap"))
 	if err != nil {
@@ -178,20 +209,36 @@ func FuzzPCAPReader(f *testing.F) {
 	}
 	f.Add(b[24:min(len(b), 600)])
 	f.Add([]byte{})
+	for seed := range uint64(4) {
+		f.Add(flipped(b[:min(len(b), 3000)], seed, 40)[24:])
+	}
 	f.Fuzz(func(t *testing.T, recs []byte) {
 		file := append(append([]byte(nil), b[:24]...), recs...)
-		want, werr := pcapgoFrames(file)
-		got, err := ownFrames(file)
-		sameFrames(t, "fuzz", got, want)
-		consumed := 24
-		for _, fr := range want {
+		var d Damage
+		got, err := readPCAP(file, &d)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("error %v", err)
+		}
+		consumed := int(d.SkippedBytes.Load())
+		for _, fr := range got {
 			consumed += 16 + len(fr.Data)
+			if fr.Length < len(fr.Data) {
+				t.Fatalf("record of %d bytes, %d on the wire", len(fr.Data), fr.Length)
+			}
 		}
-		if werr == nil && errors.Is(err, io.ErrUnexpectedEOF) && len(file)-consumed == 16 {
-			return // the header-only final record
+		switch {
+		case err == nil && consumed != len(recs):
+			t.Fatalf("%d bytes in records and skipped, %d in the file", consumed, len(recs))
+		case err != nil && consumed >= len(recs):
+			t.Fatalf("cut short after %d bytes of %d", consumed, len(recs))
 		}
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("error %v, pcapgo %v", err, werr)
+		if d.Load().Any() {
+			return
+		}
+		want, werr := pcapgoFrames(file)
+		sameFrames(t, "fuzz", got, want)
+		if werr != nil && err == nil {
+			t.Fatalf("no damage seen, pcapgo: %v", werr)
 		}
 	})
 }

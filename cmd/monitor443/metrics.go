@@ -26,6 +26,8 @@ const (
 	metricInternalDrops   = "monitor443_capture_internal_drops_total"
 	metricLag             = "monitor443_capture_lag_seconds"
 	metricRunning         = "monitor443_capture_running"
+	metricFileDamaged     = "monitor443_capture_file_damaged_records_total"
+	metricFileSkipped     = "monitor443_capture_file_skipped_bytes_total"
 	metricFlowActive      = "monitor443_flow_active"
 	metricFlowEnded       = "monitor443_flow_ended_total"
 	metricReasmBuffers    = "monitor443_flow_reassembly_buffers"
@@ -50,6 +52,28 @@ const (
 	metricQUICUnanswered  = "monitor443_quic_unanswered_total"
 	metricQUICUndecrypt   = "monitor443_quic_undecryptable_total"
 )
+
+// fileCollector exports what the capture file reader did to get past
+// damaged records.
+type fileCollector struct {
+	file             *capture.FileSource
+	damaged, skipped *prometheus.Desc
+}
+
+func newFileCollector(f *capture.FileSource) *fileCollector {
+	return &fileCollector{file: f,
+		damaged: desc(metricFileDamaged, "Damaged records in capture files: repaired (kept, with the length of the gap to the next good record) or skipped (a stretch of bytes too long for one record, which held at least one).", "outcome"),
+		skipped: desc(metricFileSkipped, "Bytes of capture files skipped to resynchronise on the next good record.")}
+}
+
+func (c *fileCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.damaged; ch <- c.skipped }
+
+func (c *fileCollector) Collect(ch chan<- prometheus.Metric) {
+	d := c.file.Damage()
+	ch <- prometheus.MustNewConstMetric(c.damaged, prometheus.CounterValue, float64(d.Repaired), "repaired")
+	ch <- prometheus.MustNewConstMetric(c.damaged, prometheus.CounterValue, float64(d.SkippedRecords), "skipped")
+	ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(d.SkippedBytes))
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, labels, nil)

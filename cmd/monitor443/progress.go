@@ -72,7 +72,7 @@ func humanBytes(n int64) string {
 }
 
 // printSummary writes the end-of-run summary.
-func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool, alerts uint64, book *alertBook) {
+func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted bool, alerts uint64, book *alertBook, damage capture.DamageCounts) {
 	t := eng.Totals()
 	fs := eng.FlowStats()
 	ks := eng.SourceStats()
@@ -82,6 +82,9 @@ func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted
 	}
 	fmt.Fprintf(w, "monitor443 %s after %s\n", how, el.Round(time.Millisecond))
 	fmt.Fprintf(w, "  frames read        %d (%.0f/s)\n", t.Frames, float64(t.Frames)/el.Seconds())
+	if damage.Any() {
+		fmt.Fprintf(w, "  damaged records    %d repaired, %d stretches skipped (%d bytes)\n", damage.Repaired, damage.SkippedRecords, damage.SkippedBytes)
+	}
 	fmt.Fprintf(w, "  monitored packets  %d, %s (IP bytes)\n", t.Packets, humanBytes(int64(t.Bytes)))
 	fmt.Fprintf(w, "  other ports        %d\n", t.Decode[capture.ResultOtherPort])
 	fmt.Fprintf(w, "  decode failures    %d", t.DecodeFailures())

@@ -369,6 +369,9 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		}
 	}
 	eng := detect.NewEngine(ecfg, logger)
+	if file != nil {
+		reg.MustRegister(newFileCollector(file))
+	}
 	reg.MustRegister(newEngineCollector(eng), book,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "monitor443_detect_anomalies_dropped_total",
 			Help: "Anomalies dropped because the queue to alerting was full (live capture only)."},
@@ -399,6 +402,9 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			}
 			if file != nil {
 				s.FileRead, s.FileTotal = file.Progress()
+				if d := file.Damage(); d.Any() {
+					s.FileDamage = &fileDamage{Repaired: d.Repaired, SkippedRecords: d.SkippedRecords, SkippedBytes: d.SkippedBytes}
+				}
 			}
 			return s
 		}
@@ -465,12 +471,18 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			err = errors.Join(err, cerr)
 		}
 	}
+	var damage capture.DamageCounts
 	if file != nil {
 		for _, w := range file.Warnings() {
+			if errors.Is(w, capture.ErrDamaged) {
+				logger.Warn("capture file damaged; resynchronised past damaged records", "err", w)
+				continue
+			}
 			logger.Warn("capture file damaged; kept what was read", "err", w)
 		}
+		damage = file.Damage()
 	}
-	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load(), book)
+	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load(), book, damage)
 	return err
 }
 

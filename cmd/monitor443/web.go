@@ -125,6 +125,15 @@ type status struct {
 	Alerts    int       `json:"active_alerts"`
 	FileRead  int64     `json:"file_bytes_read,omitempty"`
 	FileTotal int64     `json:"file_bytes_total,omitempty"`
+	// FileDamage is set when a replayed file had damaged records.
+	FileDamage *fileDamage `json:"file_damage,omitempty"`
+}
+
+// fileDamage says what the file reader did about damaged records.
+type fileDamage struct {
+	Repaired       uint64 `json:"records_repaired"`
+	SkippedRecords uint64 `json:"records_skipped"`
+	SkippedBytes   uint64 `json:"bytes_skipped"`
 }
 
 // webServer serves /metrics and the JSON API.
