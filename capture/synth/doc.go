@@ -11,7 +11,8 @@
 // Ethernet frame at a time in timestamp order; a Generator is also a
 // [capture.Source], so the monitor can read it without a file. [Presets]
 // holds ready-made configurations ("demo", "day", "week", "eval",
-// "bench"). [AppendClientHello] builds a single ClientHello record of any
+// "bench", and the evaluation presets "eval-small", "eval-short",
+// "eval-large", "eval-cold" and "eval-cold-large"). [AppendClientHello] builds a single ClientHello record of any
 // [Stack], for parser tests and fuzz seeds.
 //
 // The same Config always gives byte-identical output: every random choice
@@ -59,12 +60,30 @@
 // (QinQ) tags. IPv4 header checksums and TCP checksums are computed, IP
 // lengths are exact, and application-data bodies are random bytes.
 //
+// # Realistic model
+//
+// Fields added to [Config] after the first release switch on a more
+// realistic model; a Config that sets none of them generates the same
+// bytes as before. [Config.Roles] gives servers a [Role] with its own
+// response-size law (web and API log-normal, static and download Pareto);
+// [Config.Burstiness] adds a per-minute log-normal factor to the arrival
+// rate; [Config.TSO] sends TSO super-segments and GRO-coalesced uploads of
+// up to 64 KB; [Config.Snaplen] cuts every non-handshake frame to a snap
+// length (the cut part is never written, and a cut TCP segment's checksum
+// is zero; [Packet.Length] and the pcap record keep the wire length);
+// scanners, API pollers, NAT gateways, crawlers and big downloads add the
+// background every internet-facing server sees. [Config.Expected] gives
+// the model's expected benign rates in closed form, which [Event.Factor]
+// uses to size an event relative to normal. docs/synth.md cites the
+// measurements each property follows.
+//
 // # Events
 //
 // [Event] values in [Config.Events] inject anomalies; see [EventKind] for
 // what each kind does and the unit of its Rate. Each injected event, with
-// its actual start, end, target and packet and byte counts, appears in
-// [Truth.Events].
+// its actual start, end, target, rate, class (attack or benign), the
+// detectors that count as detecting it, and packet and byte counts,
+// appears in [Truth.Events].
 //
 // # Imports
 //
