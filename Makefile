@@ -177,10 +177,14 @@ DIST        ?= bin/dist
 PKG_ARCHES  ?= amd64 arm64
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 PKG_LDFLAGS := -s -w -buildid= $(LDFLAGS) -linkmode external -extldflags -static
-DEB_PKGS    += gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross help2man libcap2-bin adduser
+PKG_DEB_PKGS := gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross help2man libcap2-bin adduser
+DEB_PKGS    += $(PKG_DEB_PKGS)
 .PHONY: package package-test
 
 package:
+	@for t in help2man $(foreach a,$(PKG_ARCHES),$(if $(filter arm64,$(a)),aarch64,x86_64)-linux-gnu-gcc); do \
+		command -v $$t >/dev/null || { echo "package: no $$t; install (as root): apt-get install -y $(PKG_DEB_PKGS)"; exit 1; }; \
+	done
 	rm -rf $(DIST) && mkdir -p $(DIST)/build
 	@set -e; for a in $(PKG_ARCHES); do \
 		case $$a in amd64) cc=x86_64-linux-gnu-gcc;; arm64) cc=aarch64-linux-gnu-gcc;; *) echo "no C compiler known for linux/$$a"; exit 1;; esac; \
