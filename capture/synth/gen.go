@@ -110,7 +110,6 @@ type Generator struct {
 	nat      []client
 	scanners []client
 	pollSrv  []int // API-role servers pollers connect to
-	ramps    []int // source indices of OrganicRamp events
 	share    []float64
 }
 
@@ -368,7 +367,6 @@ func (g *Generator) makeEvents() {
 			if g.cfg.Diurnal {
 				s.lamMax *= 1 + g.cfg.DiurnalAmplitude
 			}
-			g.ramps = append(g.ramps, len(g.srcs))
 			rate = f
 		}
 		s.truth = len(g.truth.Events)

@@ -24,8 +24,8 @@ type Truth struct {
 	// DroppedConns counts arrivals dropped because MaxConns were in flight.
 	DroppedConns uint64 `json:"dropped_conns"`
 	// Events lists the injected events in the order of Config.Events; a
-	// NightlyBackup appears once per day, in consecutive entries. Events
-	// that would start after the end are left out.
+	// NightlyBackup or BackupPull appears once per day, in consecutive
+	// entries. Events that would start after the end are left out.
 	Events []TruthEvent `json:"events"`
 }
 
