@@ -90,6 +90,16 @@ check "release archive has the .deb's files" sh -c \
 	tar -tzf $tarball | sed 's#^[^/]*/##' | grep -v '^$' | LC_ALL=C sort >$tmp/tar.list &&
 	diff $tmp/deb.list $tmp/tar.list"
 check "SHA256SUMS matches" sh -c "cd $dist && sha256sum --quiet -c SHA256SUMS"
+# The other architectures' packages cannot be installed here: check their
+# binaries' machine and that they need no dynamic loader.
+for other in "$dist"/${pkg}_*.deb; do
+	a=$(dpkg-deb -f "$other" Architecture)
+	[ "$a" != "$arch" ] || continue
+	case $a in amd64) machine='X86-64' ;; arm64) machine='AArch64' ;; *) machine=unknown ;; esac
+	check "$a package holds a static $machine binary" sh -c \
+		"dpkg-deb --fsys-tarfile $other | tar -xOf - ./usr/bin/monitor443 >$tmp/other &&
+		readelf -h $tmp/other | grep -q 'Machine: *$machine' && ! readelf -l $tmp/other | grep -q INTERP"
+done
 
 check "system user monitor443 with no login shell" sh -c \
 	"uid=\$(id -u monitor443) && [ \$uid -lt 1000 ] && getent passwd monitor443 | grep -q ':/usr/sbin/nologin$' &&
