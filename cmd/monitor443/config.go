@@ -1,12 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/monitor443/monitor443/alerting"
@@ -148,13 +147,21 @@ func loadConfig(path string) (Config, error) {
 }
 
 // parseConfig decodes b strictly and reports every problem at once, each
-// with its YAML path.
+// with its YAML path and line: unknown keys (with the closest valid key),
+// values of the wrong kind and invalid values together, sorted by line.
 func parseConfig(b []byte) (Config, error) {
-	var raw rawConfig
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	chk := &configChecker{lines: map[string]int{}}
+	var raw rawConfig
+	if chk.check(&doc, reflect.TypeFor[rawConfig](), "") && len(doc.Content) > 0 {
+		// What is left after the check decodes; an error here is a bug in
+		// the check, reported rather than hidden.
+		if err := doc.Decode(&raw); err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
 	}
 	c := defaultConfig()
 	var errs []error
@@ -328,7 +335,12 @@ func parseConfig(b []byte) (Config, error) {
 			case detect.KindQUICFlood:
 				dc = &st.QUICFlood
 			default:
-				bad(path, "unknown detector (want bandwidth_spike, request_burst, syn_flood or quic_flood)")
+				kinds := []string{detect.KindBandwidthSpike, detect.KindRequestBurst, detect.KindSYNFlood, detect.KindQUICFlood}
+				if s := closest(name, kinds); s != "" {
+					bad(path, "unknown detector (did you mean %s?)", s)
+				} else {
+					bad(path, "unknown detector (want %s)", strings.Join(kinds, ", "))
+				}
 				continue
 			}
 			if d == nil {
@@ -376,5 +388,5 @@ func parseConfig(b []byte) (Config, error) {
 			c.Alerting = &ac
 		}
 	}
-	return c, errors.Join(errs...)
+	return c, chk.located(errs)
 }
