@@ -127,10 +127,9 @@ func each(tb testing.TB, cfg Config, f func(p *wpkt)) Truth {
 // connection) whose first record is application data.
 func responses(pkts []wpkt) map[netip.Addr][]float64 {
 	type st struct {
-		run   int
-		app   bool
-		srv   netip.Addr
-		alive bool
+		run int
+		app bool
+		srv netip.Addr
 	}
 	flows := map[[2]netip.AddrPort]*st{}
 	out := map[netip.Addr][]float64{}

@@ -128,7 +128,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, errors.New("-merge: name the reports to merge as arguments"))
 	}
 	if len(specs) == 0 && !*merge {
-		errs = append(errs, errors.New("no run: give -truth FILE -alerts FILE, -run NAME=TRUTH,ALERTS or -merge REPORT.json..."))
+		errs = append(errs, errors.New("no run: give -truth FILE -alerts FILE, -run NAME=TRUTH,ALERTS or -merge with report files"))
 	}
 	if *grace < 0 {
 		errs = append(errs, fmt.Errorf("-grace: must be >= 0, got %s", *grace))
