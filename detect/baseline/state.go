@@ -32,6 +32,7 @@ const (
 	kindCUSUM    = 3
 	kindMedian   = 4
 	kindCount    = 5
+	kindRecord   = 6
 )
 
 // stateVersion is the current version of every kind's body layout.
