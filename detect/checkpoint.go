@@ -24,7 +24,7 @@ const CheckpointFile = "baselines.m443"
 // (detect/baseline). Integers are little-endian.
 const (
 	ckptMagic   = "m443ckpt"
-	ckptVersion = 2 // 2: count tests (baseline.Count) for syn_flood and quic_flood
+	ckptVersion = 2 // 2: count tests for syn_flood and quic_flood, records for bandwidth_spike
 	maxCkptSize = 1 << 30
 )
 
@@ -170,8 +170,12 @@ func (s *stage) marshal() map[string][]byte {
 		if tr.fast != nil {
 			tr.fast.states(key, out)
 		}
-		if tr.slow != nil {
-			tr.slow.states(key+"|slow", out)
+		if tr.bw != nil {
+			for i, name := range [...]string{"short", "long"} {
+				if d, err := tr.bw.rec[i].MarshalBinary(); err == nil {
+					out[key+"|record|"+name] = d
+				}
+			}
 		}
 		if tr.flood != nil {
 			if d, err := tr.flood.cnt.MarshalBinary(); err == nil {

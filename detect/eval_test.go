@@ -134,23 +134,23 @@ func describe(a Anomaly) string {
 }
 
 // TestScenariosShort replays 25 simulated minutes with a SYN flood, a
-// single-client request burst, a bandwidth spike and a flash crowd, and
-// checks that every attack alerts within its latency target, that the
-// flash crowd does not, and that nothing else alerts.
+// single-client request burst and a flash crowd, and checks that every
+// attack alerts within its latency target, that the flash crowd does not,
+// and that nothing else alerts. (bandwidth_spike needs an hour of history
+// before it judges anything; TestBandwidthRecords covers it.)
 func TestScenariosShort(t *testing.T) {
 	t.Parallel()
 	gc := synth.Config{Seed: 7, Duration: 25 * time.Minute, ConnRate: 3, Servers: 8, Clients: 3000, MaxResponseBytes: 256 << 10,
 		Events: []synth.Event{
 			{Kind: synth.SYNFlood, Start: 10 * time.Minute, Duration: time.Minute, Rate: 80, AnswerFraction: 0.1},
 			{Kind: synth.RequestBurst, Start: 13 * time.Minute, Duration: time.Minute, Rate: 40, Target: 1},
-			{Kind: synth.BandwidthSpike, Start: 16*time.Minute + 500*time.Millisecond, Duration: 90 * time.Second, Rate: 8 * 100e3, Target: 2},
 			{Kind: synth.FlashCrowd, Start: 20 * time.Minute, Duration: 4 * time.Minute, Rate: 15, Target: 3},
 		}}
 	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute,
 		SYNFlood: DetectorConfig{Quiet: time.Minute}, RequestBurst: DetectorConfig{Quiet: time.Minute},
 		BandwidthSpike: DetectorConfig{Quiet: time.Minute}}}
 	as, truth, e := replay(t, gc, cfg, 2)
-	res, falses := score(as, truth.Events, []string{"short", "short", "short", "short"})
+	res, falses := score(as, truth.Events, []string{"short", "short", "short"})
 	var b strings.Builder
 	printResults(&b, res)
 	t.Logf("\n%s", b.String())

@@ -3,7 +3,6 @@ package detect
 import (
 	"fmt"
 	"log/slog"
-	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -90,20 +89,12 @@ func (b *rateBase) states(prefix string, out map[string][]byte) {
 type track struct {
 	det, scope, target string
 
-	fast  *rateBase   // bandwidth_spike, request_burst
-	slow  *rateBase   // bandwidth_spike over Slow windows
+	fast  *rateBase   // request_burst
 	flood *floodState // syn_flood, quic_flood (flood.go)
+	bw    *bwState    // bandwidth_spike (bandwidth.go)
 
-	kofn, slowK *baseline.KOfN
-	res         *baseline.Resolver
-
-	slowN     int
-	slowStart int64
-	slowFire  bool
-	slowWhy   string           // the slow verdict's explanation, while it fires
-	slowVd    baseline.Verdict // the slow verdict, while it fires
-	ring      []float64        // the last per-second bytes toward the clients (bandwidth_spike)
-	ringN     int
+	kofn *baseline.KOfN
+	res  *baseline.Resolver
 
 	runStart int64 // start of the first positive interval of the current run
 	// halfOpen is the half-open flow count at the end of the last interval
@@ -141,15 +132,6 @@ type stage struct {
 	dropped   uint64
 	states    []DetectorState
 	maxGapIvs int64
-	// bwRing holds the per-client download bytes of the last fastWindow
-	// intervals (bwRingN written so far).
-	bwRing  [fastWindow]map[netip.Addr]uint64
-	bwRingN int
-	bwTop   float64 // fastTop of the current interval
-	// winBytes sums each client's bytes over the current slow window.
-	winBytes map[netip.Addr]uint64
-	winN     int64 // intervals summed in winBytes
-	winIdx   int64 // slow window of winBytes
 }
 
 func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit func(Anomaly)) *stage {
@@ -160,7 +142,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, winBytes: map[netip.Addr]uint64{}, maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 
@@ -217,23 +199,15 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 	case KindQUICFlood, KindSYNFlood:
 		t.flood = newFloodState(s.warmup())
 		s.restoreInto(key+"|count", t.flood.cnt)
+	case KindBandwidthSpike:
+		t.bw = newBWState(time.Duration(s.iv), s.cfg.Slow)
+		s.restoreInto(key+"|record|short", t.bw.rec[0])
+		s.restoreInto(key+"|record|long", t.bw.rec[1])
 	default:
 		t.fast = newRateBase(&s.cfg, s.warmup(), s.bandK(det), g)
 		s.restoreInto(key+"|ewma", t.fast.ew)
 		if t.fast.se != nil {
 			s.restoreInto(key+"|seasonal", t.fast.se)
-		}
-		if det == KindBandwidthSpike && s.cfg.Slow > 0 {
-			w := max(1, int(s.cfg.Learning/s.cfg.Slow))
-			t.slow = newRateBase(&s.cfg, w, 4, baseline.Guard{Floor: g.Floor / 4, FloorFraction: 0.25, MinVolume: g.MinVolume})
-			t.slowK = must(baseline.NewKOfN(2, 3))
-			s.restoreInto(key+"|slow|ewma", t.slow.ew)
-			if t.slow.se != nil {
-				s.restoreInto(key+"|slow|seasonal", t.slow.se)
-			}
-		}
-		if det == KindBandwidthSpike {
-			t.ring = make([]float64, max(fastWindow, int((int64(s.cfg.Slow)+s.iv-1)/s.iv)))
 		}
 	}
 	return t
@@ -274,26 +248,17 @@ func (s *stage) interval(start int64, f *Features, m *merged) {
 }
 
 // skipGap forgets the windows that span a skipped gap (a restart, the next
-// file): the medians and window sums of bandwidth_spike must not mix
-// seconds from before and after it. Baselines and open incidents stay.
+// file): the window sums of bandwidth_spike must not mix seconds from
+// before and after it. Baselines and open incidents stay.
 func (s *stage) skipGap() {
-	reset := func(tr *track) {
-		if tr == nil || tr.ring == nil {
-			return
-		}
-		clear(tr.ring)
-		tr.ringN, tr.slowN, tr.slowFire, tr.slowWhy = 0, 0, false, ""
-		if tr.slowK != nil {
-			tr.slowK.Reset()
-		}
+	if tr := s.global[KindBandwidthSpike]; tr != nil && tr.bw != nil {
+		tr.bw.reset()
 	}
-	reset(s.global[KindBandwidthSpike])
 	for _, tr := range s.server {
-		reset(tr)
+		if tr.bw != nil {
+			tr.bw.reset()
+		}
 	}
-	s.bwRing, s.bwRingN, s.bwTop = [fastWindow]map[netip.Addr]uint64{}, 0, 0
-	clear(s.winBytes)
-	s.winN = 0
 }
 
 func (s *stage) rate(n uint64) float64 { return float64(n) / s.ivSec }
@@ -361,7 +326,6 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 			s.hysteresis(tr, start, end, v, m, srv)
 		}
 	}
-	s.clientWindows(start, m)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))
 	byName := map[string]*serverSnap{}
@@ -447,63 +411,15 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		}
 		return v
 	case KindBandwidthSpike:
-		// Per-second bytes are heavy-tailed, but unevenly: single benign
-		// uploads (request bodies) run at several MB/s for up to a minute,
-		// while responses are small. Both series score bytes toward the
-		// clients: the fast one the rolling median of the last fastWindow
-		// seconds (which must also reach bwMinScore), the slow one the
-		// median of each Slow window. Uploads are not scored.
-		v := s.rate(f.BytesOut)
-		tr.ring[tr.ringN%len(tr.ring)] = v
-		tr.ringN++
-		fm := medianLast(tr.ring, tr.ringN, fastWindow)
-		vd := tr.fast.step(start, fm, learn)
-		tr.last = vd
-		cond := vd.High() && vd.Score >= bwMinScore && s.concentrated(vd, s.bwTop)
-		why := ""
-		if tr.slow != nil {
-			// Slow windows are aligned to multiples of Slow in packet time,
-			// the same for every track and for the per-client window sums.
-			if tr.slowN == 0 {
-				tr.slowStart = start
-			}
-			tr.slowN++
-			if s.slowWindow(start+s.iv) != s.slowWindow(start) {
-				// The window closes with this interval. A track's first,
-				// partial window is scored only when it covers half of one.
-				if 2*int64(tr.slowN)*s.iv >= int64(s.cfg.Slow) {
-					sm := medianLast(tr.ring, tr.ringN, tr.slowN)
-					sv := tr.slow.step(tr.slowStart, sm, learn)
-					ok := sv.High() && s.concentrated(sv, s.slowTop())
-					tr.slowFire = tr.slowK.Step(ok)
-					tr.slowWhy = ""
-					if tr.slowFire {
-						tr.slowWhy = fmt.Sprintf("the %v median %s is above its band (upper %s)", s.cfg.Slow, fmtRate(sm), fmtRate(sv.Upper))
-						tr.slowVd = sv
-					}
-				}
-				tr.slowN = 0
-			}
-			// The slow condition holds until the next window's verdict.
-			if tr.slowFire && !cond {
-				cond, why = true, tr.slowWhy
-				if tr.slowVd.Score > vd.Score {
-					tr.last, vd = tr.slowVd, tr.slowVd
-				}
-			}
-		}
-		if static > 0 && v >= static {
+		v := s.bandwidthScore(tr, start, f, learn)
+		tr.last = v.vd
+		if egress := s.rate(f.BytesOut); static > 0 && egress >= static {
 			// The static rule judges this second's rate, so the alert
-			// reports that rate, scored against the fast band.
-			cond, why = true, "above the static threshold "+fmtRate(static)
-			if v > vd.Value {
-				vd.Value = v
-				if hw := vd.Upper - vd.Expected; hw > 0 {
-					vd.Score = (v - vd.Expected) / hw
-				}
-			}
+			// reports that rate.
+			v.cond, v.why = true, joinDetail("above the static threshold "+fmtRate(static), v.why)
+			v.vd.Value = max(v.vd.Value, egress)
 		}
-		return verdict{vd: vd, cond: cond, why: why}
+		return v
 	default: // request_burst
 		v := s.rate(f.ClientHellos)
 		vd := tr.fast.step(start, v, learn)
@@ -515,102 +431,6 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		}
 		return verdict{vd: vd, cond: cond, why: why}
 	}
-}
-
-// bwMinScore is the score the fast bandwidth median must reach: 2.5
-// half-widths of the band above the expected rate. In the evaluation,
-// benign bursts of responses score 1 to 3.6 (the highest during flash
-// crowds), a download of 8x the mean rate about 5; the demo capture's
-// spike scores below 3.
-const bwMinScore = 2.5
-
-// fastWindow is the window, in intervals, of the fast bandwidth median.
-const fastWindow = 3
-
-// medianLast returns the median of the last k of the n values written to
-// ring (a circular buffer).
-func medianLast(ring []float64, n, k int) float64 {
-	k = min(k, n, len(ring))
-	if k == 0 {
-		return 0
-	}
-	w := make([]float64, k)
-	for i := range k {
-		w[i] = ring[(n-1-i)%len(ring)]
-	}
-	return median(w)
-}
-
-// median returns the median of w, which it sorts; 0 when w is empty.
-func median(w []float64) float64 {
-	k := len(w)
-	if k == 0 {
-		return 0
-	}
-	slices.Sort(w)
-	if k%2 == 1 {
-		return w[k/2]
-	}
-	return (w[k/2-1] + w[k/2]) / 2
-}
-
-// slowTop returns the heaviest client's mean download rate over the current
-// slow window, from the per-client window sums.
-func (s *stage) slowTop() float64 {
-	var t uint64
-	for _, v := range s.winBytes {
-		t = max(t, v)
-	}
-	return s.rate(t) / float64(max(1, s.winN))
-}
-
-// slowWindow returns the index of the slow window holding time t.
-func (s *stage) slowWindow(t int64) int64 { return t / int64(s.cfg.Slow) }
-
-// clientWindows records the interval's per-client download bytes in the
-// fast window ring and the slow window sums, for the concentration checks
-// of bandwidth_spike.
-func (s *stage) clientWindows(start int64, m *merged) {
-	if s.cfg.BandwidthSpike.Disabled {
-		return
-	}
-	if s.cfg.Slow > 0 {
-		if w := s.slowWindow(start); w != s.winIdx {
-			clear(s.winBytes)
-			s.winIdx, s.winN = w, 0
-		}
-		s.winN++
-		for a, c := range m.clientBytes {
-			s.winBytes[a] += c
-		}
-	}
-	s.bwRing[s.bwRingN%fastWindow] = maps.Clone(m.clientBytes)
-	s.bwRingN++
-	s.bwTop = s.fastTop()
-}
-
-// fastTop returns the highest rate, over the clients, of a client's median
-// download rate over the fast window: the same statistic as the fast
-// bandwidth series, so that clients who each burst for a second in turn
-// (the many downloads of a flash crowd) do not pass for one heavy client.
-func (s *stage) fastTop() float64 {
-	k := min(s.bwRingN, fastWindow)
-	var best float64
-	seen := map[netip.Addr]bool{}
-	w := make([]float64, k)
-	for i := range k {
-		for a := range s.bwRing[i] {
-			if seen[a] {
-				continue
-			}
-			seen[a] = true
-			for j := range k {
-				w[j] = s.rate(s.bwRing[j][a])
-			}
-			best = max(best, median(w))
-		}
-	}
-	return best
 }
 
 // topHello returns the heaviest client's ClientHellos in the interval.
