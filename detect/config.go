@@ -42,8 +42,9 @@ type DetectionConfig struct {
 	// the rate baselines; it takes over from the EWMA band once a full day
 	// has been learned. Default true; set NoSeasonal to disable.
 	NoSeasonal bool
-	// Slow is the window of the slow bandwidth series, which catches
-	// moderate but long increases (default 1m; negative disables).
+	// Slow is the long window of bandwidth_spike, which catches moderate
+	// but long rises (default 5m; negative leaves only the one-minute
+	// window).
 	Slow time.Duration
 
 	// BandwidthSpike, RequestBurst, SYNFlood and QUICFlood tune each
@@ -142,7 +143,7 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 		c.Learning = 10 * time.Minute
 	}
 	if c.Slow == 0 {
-		c.Slow = time.Minute
+		c.Slow = 5 * time.Minute
 	}
 	c.BandwidthSpike = c.BandwidthSpike.withDefaults(3, 5, 128<<10)
 	c.RequestBurst = c.RequestBurst.withDefaults(3, 5, 5)
