@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -33,6 +34,14 @@ type tlsConn struct {
 	version    uint16 // negotiated
 	rec        *TLSRecord
 	lastClient int // client stream length at the last segment count
+
+	// A connection to a forward proxy (HTTP CONNECT, SOCKS) carries TLS
+	// after the proxy handshake: tunnel.Kind is set, tunnelOpen once the
+	// client's request was read and TLS follows it, serverStart once the
+	// proxy's answer was read (the offset of the tunnelled server bytes).
+	tunnel      tlshello.Tunnel
+	tunnelOpen  bool
+	serverStart int
 }
 
 // TLSCounters are one worker's TLS counters, read at scrape time.
@@ -99,7 +108,7 @@ func (a *tlsAnalyzer) observe(f *flow.Flow, ev flow.Events, p *capture.Packet, f
 				return
 			}
 			k = tlshello.KindUnknown
-		case tlshello.KindTLS, tlshello.KindSSLv2:
+		case tlshello.KindTLS, tlshello.KindSSLv2, tlshello.KindHTTPConnect, tlshello.KindSOCKS:
 			if len(a.free) == 0 {
 				a.c.PoolFull.Add(1)
 				a.finish(f, nil)
@@ -110,24 +119,24 @@ func (a *tlsAnalyzer) observe(f *flow.Flow, ev flow.Events, p *capture.Packet, f
 			c := &a.pool[idx]
 			*c = tlsConn{cr: tlshello.Reader{MaxMessage: 16 << 10}, sr: tlshello.Reader{MaxMessage: 64 << 10}}
 			f.User |= userSniffed | uint64(idx+1)
-			if k == tlshello.KindSSLv2 {
+			switch k {
+			case tlshello.KindSSLv2:
 				a.sslv2(f, c, p, feat)
 				return
+			case tlshello.KindHTTPConnect, tlshello.KindSOCKS:
+				c.tunnel.Kind = k // TLS may follow the proxy handshake
 			}
 		}
 		if f.User&userSniffed == 0 {
-			f.User |= userSniffed | userNonTLS
-			a.c.NonTLS[kindLabel(k)].Add(1)
-			if a.hygiene != nil {
-				a.hygiene(KindNonTLS, hygieneHit{target: f.Server().String(), detail: k.String(), ts: p.Timestamp, severity: SeverityWarning})
-			}
-			f.StopReassembly(flow.ClientToServer)
-			f.StopReassembly(flow.ServerToClient)
+			a.nonTLS(f, nil, k, p.Timestamp)
 			return
 		}
 	}
 	c := a.conn(f)
 	if c == nil {
+		return
+	}
+	if c.tunnel.Kind != 0 && !c.tunnelOpen && !a.openTunnel(f, c, p.Timestamp) {
 		return
 	}
 	if ev.Has(flow.EventClientDataReady) && c.hellos < maxHelloMsgs {
@@ -136,6 +145,53 @@ func (a *tlsAnalyzer) observe(f *flow.Flow, ev flow.Events, p *capture.Packet, f
 	if ev.Has(flow.EventServerDataReady) && c.hellos > 0 {
 		a.server(f, c, p)
 	}
+}
+
+// nonTLS counts f as a non-TLS connection of kind k (a finding when
+// hygiene is on) and stops its analysis; c is its pool slot, if any.
+func (a *tlsAnalyzer) nonTLS(f *flow.Flow, c *tlsConn, k tlshello.Kind, ts int64) {
+	f.User |= userSniffed | userNonTLS
+	a.c.NonTLS[kindLabel(k)].Add(1)
+	if a.hygiene != nil {
+		a.hygiene(KindNonTLS, hygieneHit{target: f.Server().String(), detail: k.String(), ts: ts, severity: SeverityWarning})
+	}
+	f.StopReassembly(flow.ClientToServer)
+	f.StopReassembly(flow.ServerToClient)
+	if c != nil {
+		a.release(f, c, "")
+	}
+}
+
+// openTunnel reads the proxy request at the start of the client stream
+// and reports whether a TLS record follows it. A request that is not one,
+// a refused tunnel, or a tunnel that carries something else makes the
+// connection non-TLS of the proxy's kind, as before tunnels were followed.
+// It runs on client and server data until the tunnel is open.
+func (a *tlsAnalyzer) openTunnel(f *flow.Flow, c *tlsConn, ts int64) bool {
+	cs := f.ClientStream()
+	t, err := tlshello.ParseTunnelRequest(c.tunnel.Kind, cs)
+	if errors.Is(err, tlshello.ErrNeedMore) {
+		return false
+	}
+	if err != nil {
+		a.nonTLS(f, c, c.tunnel.Kind, ts)
+		return false
+	}
+	if _, err := tlshello.TunnelReplyEnd(&t, f.ServerStream()); err != nil && !errors.Is(err, tlshello.ErrNeedMore) {
+		a.nonTLS(f, c, t.Kind, ts) // refused, or not a proxy: nothing will follow
+		return false
+	}
+	switch tlshello.Sniff(cs[t.Start:]) {
+	case tlshello.KindNeedMore:
+		return false
+	case tlshello.KindTLS:
+		c.tunnel, c.tunnelOpen, c.serverStart = t, true, -1
+		c.cr.Skip(t.Start)
+		c.lastClient = t.Start
+		return true
+	}
+	a.nonTLS(f, c, t.Kind, ts)
+	return false
 }
 
 func (a *tlsAnalyzer) conn(f *flow.Flow) *tlsConn {
@@ -213,6 +269,18 @@ func (a *tlsAnalyzer) countHello(h *tlshello.ClientHello) {
 
 func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
 	ss := f.ServerStream()
+	if c.tunnelOpen && c.serverStart < 0 {
+		n, err := tlshello.TunnelReplyEnd(&c.tunnel, ss)
+		if errors.Is(err, tlshello.ErrNeedMore) {
+			return
+		}
+		if err != nil { // refused: the hello went nowhere
+			a.finish(f, c)
+			return
+		}
+		c.serverStart = n
+		c.sr.Skip(n)
+	}
 	for {
 		m, _, err := c.sr.Next(ss, a.buf)
 		if errors.Is(err, tlshello.ErrNeedMore) {
@@ -359,6 +427,17 @@ func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h
 	for _, v := range h.SupportedVersions {
 		r.Versions = append(r.Versions, fmt.Sprintf("0x%04x", v))
 	}
+	if c.tunnelOpen {
+		t := &c.tunnel
+		r.Tunnel = t.Proto()
+		port := strconv.Itoa(int(t.Port))
+		switch cs := f.ClientStream(); {
+		case t.HostLen > 0 && t.HostOff+t.HostLen <= len(cs):
+			r.TunnelTarget = string(cs[t.HostOff:t.HostOff+t.HostLen]) + ":" + port
+		case t.Addr.IsValid():
+			r.TunnelTarget = netip.AddrPortFrom(t.Addr, t.Port).String()
+		}
+	}
 	r.JA3Full = string(tlshello.AppendJA3(a.scratch[:0], h))
 	r.JA3 = string(tlshello.AppendJA3Hash(a.scratch[:0], h))
 	r.JA4 = string(tlshello.AppendJA4(a.scratch[:0], h, transport))
@@ -395,9 +474,17 @@ func (a *tlsAnalyzer) finish(f *flow.Flow, c *tlsConn) {
 
 // flowEnded is called from the table's OnEnd for every flow that leaves.
 func (a *tlsAnalyzer) flowEnded(f *flow.Flow, r flow.EndReason) {
-	if c := a.conn(f); c != nil && f.User&userTLSDone == 0 {
-		a.release(f, c, r.String())
+	c := a.conn(f)
+	if c == nil || f.User&userTLSDone != 0 {
+		return
 	}
+	if c.tunnel.Kind != 0 && c.hellos == 0 {
+		// A proxy connection that carried no ClientHello is non-TLS of
+		// the proxy's kind.
+		a.nonTLS(f, c, c.tunnel.Kind, f.Last())
+		return
+	}
+	a.release(f, c, r.String())
 }
 
 func (a *tlsAnalyzer) release(f *flow.Flow, c *tlsConn, end string) {

@@ -35,6 +35,12 @@ type TLSRecord struct {
 	HelloSegments int      `json:"hello_segments"`
 	HelloCount    int      `json:"hello_count"`
 	HelloRetry    bool     `json:"hello_retry,omitempty"`
+	// Tunnel says the hello came through a forward proxy's tunnel on the
+	// monitored port: http_connect, socks4 or socks5. TunnelTarget is the
+	// host and port the client asked the proxy for (empty when a SOCKS4
+	// client gave no name and no address).
+	Tunnel       string `json:"tunnel,omitempty"`
+	TunnelTarget string `json:"tunnel_target,omitempty"`
 
 	ServerVersion string      `json:"server_version,omitempty"`
 	Cipher        string      `json:"cipher,omitempty"`

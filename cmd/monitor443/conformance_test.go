@@ -28,10 +28,7 @@ capture:
 
 // knownMissing lists the captures whose ClientHellos the pipeline does not
 // report, with the reason. Anything else missing fails the test.
-var knownMissing = map[string]string{
-	"ja4/pcap/https-connect.pcap":       "TLS inside an HTTP CONNECT tunnel on port 8080: the connection is counted as non-TLS kind http_connect",
-	"ja4/pcap/socks-https-example.pcap": "TLS inside a SOCKS5 tunnel on port 1080: counted as non-TLS kind socks",
-}
+var knownMissing = map[string]string{}
 
 type tsharkRow struct{ sni, ja3, ja3full string }
 

@@ -34,8 +34,7 @@ func TestHygieneAlerts(t *testing.T) {
 		{"public/arkime/openssl-tls1.pcap", detect.KindWeakCipher, "rc4"},
 		{"public/suricata-verify/ja4-tls/input.pcap", detect.KindBadCertificate, "self-signed CN=SELKS"},
 		{"public/arkime/arkime_synthetic.pcap", detect.KindBadCertificate, "not valid before 2024"},
-		{"ja4/pcap/https-connect.pcap", detect.KindNonTLS, "http_connect"},
-		{"public/arkime/arkime_synthetic.pcap", detect.KindNonTLS, "socks"},
+		{"public/arkime/arkime_synthetic.pcap", detect.KindNonTLS, "socks"}, // SOCKS that carries no TLS; TLS in tunnels is analysed
 		{"public/salesforce-ja3/Traces/ssl-curl.pcap", detect.KindBlocklisted, "Test malware C&C"},
 	}
 	for _, tt := range tests {

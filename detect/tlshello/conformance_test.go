@@ -35,11 +35,6 @@ var knownDisagreements = map[string]string{
 	"tshark|public/zeek/Traces/tls/ssl.v3.pcap|192.150.187.164:58868->194.127.84.106:443#0|ja3":                        sslv2JA3,
 	"tshark|public/zeek/Traces/tls/ssl-v2.pcap|192.168.4.149:59062->91.227.4.92:443#0|ja3_full":                        sslv2JA3,
 	"tshark|public/zeek/Traces/tls/ssl-v2.pcap|192.168.4.149:59062->91.227.4.92:443#0|ja3":                             sslv2JA3,
-	// tshark's SOCKS dissector opens a second conversation per proxied
-	// connection, so tcp.stream runs 0, 2, 4 in this capture; our test
-	// numbers connections 0, 1, 2. The JA4 and SNI still match.
-	"rust|ja4/pcap/socks-https-example.pcap|10.180.156.185:53555->10.180.156.249:1080#0|stream": tsharkSOCKSStreams,
-	"rust|ja4/pcap/socks-https-example.pcap|10.180.156.185:53556->10.180.156.249:1080#0|stream": tsharkSOCKSStreams,
 	// Suricata's expected JA4 hashes JA4_c as
 	// "0005,000a,000b,0017,0023,ff01_" (a trailing '_' although the hello
 	// has no signature algorithms: sha256 prefix ce66f3b797c1). The FoxIO
@@ -48,10 +43,7 @@ var knownDisagreements = map[string]string{
 	"suricata|public/suricata-verify/bug-5713-01/TLSv1-Extracted-MaliciousC2.pcap|:0->:0#1|bug-5713-02-ja4 count": "suricata adds '_' to JA4_c without signature algorithms",
 }
 
-const (
-	sslv2JA3           = "tshark computes no JA3 for SSLv2-format hellos; we do"
-	tsharkSOCKSStreams = "tshark numbers SOCKS-proxied TCP streams 0, 2, 4"
-)
+const sslv2JA3 = "tshark computes no JA3 for SSLv2-format hellos; we do"
 
 // obsClient is one ClientHello found in a capture, with every value the
 // references report, computed at once because the ClientHello is reused.
@@ -158,31 +150,14 @@ func observeClient(h *ClientHello, key tuple, stream, index int) obsClient {
 	return o
 }
 
-// proxyPreambleEnd returns where TLS starts after an HTTP CONNECT or SOCKS
-// preamble in a client stream, or -1. Test-only: monitor443 itself only
-// fingerprints streams that start with TLS.
-func proxyPreambleEnd(stream []byte, kind Kind) int {
-	switch kind {
-	case KindHTTPConnect:
-		if i := strings.Index(string(stream[:min(len(stream), 4096)]), "\r\n\r\n"); i >= 0 {
-			return i + 4
-		}
-	case KindSOCKS:
-		for i := 0; i+6 < min(len(stream), 1024); i++ {
-			if stream[i] == 0x16 && stream[i+1] == 3 && stream[i+2] <= 4 && stream[i+5] == TypeClientHello {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-// scanDirection reads every hello, certificate and alert in one direction.
-func scanDirection(t *testing.T, res *captureResult, h *halfStream) {
+// scanDirection reads every hello, certificate and alert in one direction,
+// from offset start (after a proxy handshake).
+func scanDirection(t *testing.T, res *captureResult, h *halfStream, start int) {
 	stream := h.bytes()
-	if len(stream) == 0 {
+	if len(stream) <= start {
 		return
 	}
+	stream = stream[start:]
 	var hello ClientHello
 	kind := Sniff(stream)
 	switch kind {
@@ -197,12 +172,6 @@ func scanDirection(t *testing.T, res *captureResult, h *halfStream) {
 		}
 		res.clients = append(res.clients, observeClient(&hello, h.key, h.stream, 0))
 		return
-	case KindHTTPConnect, KindSOCKS:
-		i := proxyPreambleEnd(stream, kind)
-		if i < 0 {
-			return
-		}
-		stream = stream[i:]
 	case KindTLS:
 	default:
 		return
@@ -262,10 +231,55 @@ func scanDirection(t *testing.T, res *captureResult, h *halfStream) {
 func analyse(t *testing.T, rel string) *captureResult {
 	conns := readCapture(t, rel)
 	res := &captureResult{alerts: map[tuple][]Alert{}}
+	starts := tunnelStarts(conns)
 	for _, h := range conns.halves {
-		scanDirection(t, res, h)
+		scanDirection(t, res, h, starts[h])
 	}
 	return res
+}
+
+// tunnelStarts follows the proxy handshakes (HTTP CONNECT, SOCKS) with
+// ParseTunnelRequest and TunnelReplyEnd, as the pipeline does, and returns
+// where the tunnelled bytes start in each direction. It also numbers
+// connections as tshark's tcp.stream does, which FoxIO's reference
+// reports: tshark opens a second conversation for the proxied connection
+// once a SOCKS handshake succeeds, so each such connection takes two
+// numbers.
+func tunnelStarts(conns *connections) map[*halfStream]int {
+	starts := map[*halfStream]int{}
+	socks := map[int]bool{} // streams with a SOCKS tunnel
+	for _, h := range conns.halves {
+		cs := h.bytes()
+		k := Sniff(cs)
+		if k != KindHTTPConnect && k != KindSOCKS {
+			continue
+		}
+		tun, err := ParseTunnelRequest(k, cs)
+		rev := conns.byKey[h.key.reverse()]
+		if err != nil || rev == nil {
+			continue
+		}
+		n, err := TunnelReplyEnd(&tun, rev.bytes())
+		if err != nil {
+			continue
+		}
+		starts[h], starts[rev] = tun.Start, n
+		socks[h.stream] = k == KindSOCKS
+	}
+	renumber := map[int]int{}
+	shift := 0
+	for _, h := range conns.halves { // in order of first appearance
+		if _, ok := renumber[h.stream]; !ok {
+			renumber[h.stream] = h.stream + shift
+			if socks[h.stream] {
+				shift++
+			}
+		}
+	}
+	for _, h := range conns.halves {
+		h.stream = renumber[h.stream]
+	}
+	return starts
 }
 
 // checker collects disagreements and matches.

@@ -110,6 +110,11 @@ func (r *Reader) Reset() {
 	*r = Reader{MaxMessage: r.MaxMessage}
 }
 
+// Skip moves r to stream offset off, for a stream whose TLS records start
+// after other bytes (a proxy handshake, see [ParseTunnelRequest]). Call it
+// before the first Next.
+func (r *Reader) Skip(off int) { r.off = off }
+
 // Offset returns the number of stream bytes that have been fully consumed,
 // that is, the offset of the record the next call will read from. A record
 // whose payload has been only partly returned is not counted.
