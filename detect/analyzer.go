@@ -5,6 +5,8 @@ import (
 
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/monitor443/monitor443/detect/sketch"
+	"github.com/monitor443/monitor443/detect/tlshello"
 )
 
 // snapshot is one worker's closed interval. It holds values only, so it
@@ -43,6 +45,7 @@ type analyzer struct {
 	tls   *tlsAnalyzer
 	quic  *quicAnalyzer
 	keys  *keyed // nil when the detectors are off
+	fpBuf []byte // scratch for the JA4 of the hello just parsed
 
 	start int64 // current interval start; 0 before the first packet
 	cur   Features
@@ -95,10 +98,15 @@ func (a *analyzer) observe(p *capture.Packet) {
 			if f.QUICInitials != inits && a.keys != nil {
 				a.keys.quicInitial(client)
 			}
-			if f.ClientHellos != before && a.keys != nil {
-				a.keys.hello(client, a.tls.ch.SNI)
-				if sc != nil {
-					sc.f.ClientHellos++
+			if f.ClientHellos != before {
+				f.QUICHellos++
+				if a.keys != nil {
+					// QUIC hellos are quic_flood's: they join no stack mix.
+					a.keys.hello(client, a.tls.ch.SNI, 0)
+					if sc != nil {
+						sc.f.ClientHellos++
+						sc.f.QUICHellos++
+					}
 				}
 			}
 		}
@@ -112,12 +120,21 @@ func (a *analyzer) observe(p *capture.Packet) {
 		a.tls.observe(fl, ev, p, f)
 		if f.ClientHellos != before && a.keys != nil {
 			// The hello just parsed is still in the analyzer's buffer.
-			a.keys.hello(client, a.tls.ch.SNI)
+			a.keys.hello(client, a.tls.ch.SNI, a.fingerprint('t'))
 			if sc != nil {
 				sc.f.ClientHellos++
 			}
 		}
 	}
+}
+
+// fingerprint returns a hash of the JA4 fingerprint of the ClientHello just
+// parsed (transport 't' or 'q'), for the mix of client stacks that
+// request_burst compares with its learned one. It allocates nothing once
+// the scratch buffer has grown.
+func (a *analyzer) fingerprint(transport byte) uint64 {
+	a.fpBuf = tlshello.AppendJA4(a.fpBuf[:0], &a.tls.ch, transport)
+	return sketch.HashBytes(a.fpBuf)
 }
 
 // count adds one packet to the plain counters of f.

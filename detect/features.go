@@ -18,8 +18,9 @@ type Features struct {
 	// counts above, per direction (0 = in, 1 = out).
 	UDPPackets, UDPBytes [2]uint64
 	// QUICInitials counts decrypted client Initial packets; QUICConns
-	// counts new QUIC connections.
-	QUICInitials, QUICConns uint64
+	// counts new QUIC connections; QUICHellos counts the ClientHellos (also
+	// in ClientHellos) that came in QUIC Initials.
+	QUICInitials, QUICConns, QUICHellos uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
@@ -46,6 +47,7 @@ func (f *Features) Add(o *Features) {
 	}
 	f.QUICInitials += o.QUICInitials
 	f.QUICConns += o.QUICConns
+	f.QUICHellos += o.QUICHellos
 	f.Retransmits += o.Retransmits
 	f.HalfOpen += o.HalfOpen
 }

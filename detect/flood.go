@@ -46,6 +46,24 @@ type floodState struct {
 	pending uint64
 	// hs is the smoothed handshakes per interval.
 	hs float64
+	// since is when the current alarm began without the evidence that makes
+	// it an incident (request_burst), 0 when none.
+	since int64
+	// recent holds the last mixWindow counts (request_burst), rn written.
+	recent [mixWindow]float64
+	rn     int
+}
+
+// window records x and returns the sum of the last mixWindow counts and how
+// many there are.
+func (fs *floodState) window(x float64) (sum float64, n int) {
+	fs.recent[fs.rn%mixWindow] = x
+	fs.rn++
+	n = min(fs.rn, mixWindow)
+	for i := range n {
+		sum += fs.recent[i]
+	}
+	return sum, n
 }
 
 // newFloodState returns a flood track's state whose learned rate is

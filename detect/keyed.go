@@ -73,6 +73,7 @@ type keyed struct {
 	clientSYN   *sketch.SpaceSaving[netip.Addr]
 	sni         *sketch.SpaceSaving[sniKey]
 	pfxSYN      *sketch.SpaceSaving[netip.Prefix]
+	fp          *sketch.SpaceSaving[uint64] // ClientHellos by JA4 hash
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
@@ -97,6 +98,7 @@ func newKeyed(c DetectionConfig) *keyed {
 		clientSYN:   must(sketch.NewSpaceSaving[netip.Addr](c.TopClients)),
 		sni:         must(sketch.NewSpaceSaving[sniKey](c.TopSNIs)),
 		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
+		fp:          must(sketch.NewSpaceSaving[uint64](topFingerprints)),
 		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
 		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
 		quicSources: must(sketch.NewHyperLogLog(hllPrecision)),
@@ -198,13 +200,21 @@ func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool,
 	}
 }
 
-// hello accounts one parsed ClientHello; sni aliases the analyzer's parsed
+// topFingerprints sizes the per-worker summary of ClientHellos by JA4: a
+// site's normal mix has a few dozen client stacks with a visible share.
+const topFingerprints = 64
+
+// hello accounts one parsed ClientHello with the hash fp of its JA4 (0 for
+// none: QUIC hellos join no stack mix); sni aliases the analyzer's parsed
 // hello and is only read here.
-func (k *keyed) hello(client netip.Addr, sni []byte) {
+func (k *keyed) hello(client netip.Addr, sni []byte, fp uint64) {
 	h := sketch.HashAddr(client)
 	k.sources.Add(h)
 	k.clientHello.Offer(client, 1)
 	k.helloCM.Add(h, 1)
+	if fp != 0 {
+		k.fp.Offer(fp, 1)
+	}
 	if len(sni) > 0 {
 		k.sni.Offer(makeSNIKey(sni), 1)
 	}
@@ -226,6 +236,7 @@ type keyedSnap struct {
 	clientSYN   []sketch.Entry[netip.Addr]
 	sni         []sketch.Entry[string]
 	pfxSYN      []sketch.Entry[netip.Prefix]
+	fp          []sketch.Entry[uint64]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -253,6 +264,7 @@ func (k *keyed) snapshot() *keyedSnap {
 		clientBytes: k.clientBytes.Top(nil),
 		clientSYN:   k.clientSYN.Top(nil),
 		pfxSYN:      k.pfxSYN.Top(nil),
+		fp:          k.fp.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
 		quicSources: cloneHLL(k.quicSources),
@@ -284,6 +296,7 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.clientSYN.Reset()
 	k.sni.Reset()
 	k.pfxSYN.Reset()
+	k.fp.Reset()
 	k.sources.Reset()
 	k.synSources.Reset()
 	k.quicSources.Reset()

@@ -19,6 +19,7 @@ type merged struct {
 	clientSYN   map[netip.Addr]uint64
 	sni         map[string]uint64
 	pfxSYN      map[netip.Prefix]uint64
+	fp          map[uint64]uint64 // ClientHellos by JA4 hash
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -33,6 +34,7 @@ func newMerged(watched int) *merged {
 		clientSYN:   map[netip.Addr]uint64{},
 		sni:         map[string]uint64{},
 		pfxSYN:      map[netip.Prefix]uint64{},
+		fp:          map[uint64]uint64{},
 	}
 }
 
@@ -78,6 +80,7 @@ func (m *merged) add(k *keyedSnap) {
 	addEntries(m.clientSYN, k.clientSYN)
 	addEntries(m.sni, k.sni)
 	addEntries(m.pfxSYN, k.pfxSYN)
+	addEntries(m.fp, k.fp)
 	if k.helloCM != nil {
 		if m.helloCM == nil {
 			m.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))

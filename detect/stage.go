@@ -122,6 +122,8 @@ type stage struct {
 	scopeB map[string]*rateBase   // max-key baselines by detector|scope
 	pfx    []map[string]*track    // watched prefixes: by detector
 	groups map[string]*alertGroup // open alert groups, by detector
+	mix    *stackMix              // the learned mix of client stacks (burst.go)
+	cw     *clientWindows         // egress by client over the bandwidth windows (bandwidth.go)
 	// watched holds the configured watch-list servers, which always get
 	// per-server tracks whatever MaxServers says.
 	watched map[string]bool
@@ -142,7 +144,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv))), maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 
@@ -195,12 +197,13 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 	}
 	key := det + "|" + scope + "|" + target
 	g := s.guard(det)
-	switch det {
-	case KindQUICFlood, KindSYNFlood:
+	switch {
+	case det == KindQUICFlood, det == KindSYNFlood,
+		det == KindRequestBurst && (scope == ScopeGlobal || scope == ScopeServer):
 		t.flood = newFloodState(s.warmup())
 		s.restoreInto(key+"|count", t.flood.cnt)
-	case KindBandwidthSpike:
-		t.bw = newBWState(time.Duration(s.iv), s.cfg.Slow)
+	case det == KindBandwidthSpike:
+		t.bw = newBWState(time.Duration(s.iv), s.cfg.Slow, s.cfg.Learning)
 		s.restoreInto(key+"|record|short", t.bw.rec[0])
 		s.restoreInto(key+"|record|long", t.bw.rec[1])
 	default:
@@ -251,6 +254,7 @@ func (s *stage) interval(start int64, f *Features, m *merged) {
 // file): the window sums of bandwidth_spike must not mix seconds from
 // before and after it. Baselines and open incidents stay.
 func (s *stage) skipGap() {
+	s.cw.reset()
 	if tr := s.global[KindBandwidthSpike]; tr != nil && tr.bw != nil {
 		tr.bw.reset()
 	}
@@ -326,6 +330,8 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 			s.hysteresis(tr, start, end, v, m, srv)
 		}
 	}
+	s.mix.push(m.fp, m.clientHello)
+	s.cw.push(m.clientBytes)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))
 	byName := map[string]*serverSnap{}
@@ -382,6 +388,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		return out[i].Scope < out[j].Scope
 	})
 	s.states = out
+	s.learnMix()
 }
 
 // evaluate scores one interval of a global or per-server track.
@@ -421,15 +428,12 @@ func (s *stage) evaluate(tr *track, start int64, f *Features, m *merged, srv *se
 		}
 		return v
 	default: // request_burst
-		v := s.rate(f.ClientHellos)
-		vd := tr.fast.step(start, v, learn)
-		tr.last = vd
-		cond := vd.High() && s.concentrated(vd, s.rate(s.topHello(m)))
-		why := ""
-		if static > 0 && v >= static {
-			cond, why = true, "above the static threshold "+fmtRate(static)
+		v := s.burstScore(tr, start, f, learn)
+		tr.last = v.vd
+		if static > 0 && v.vd.Value >= static {
+			v.cond, v.why = true, joinDetail("above the static threshold "+fmtRate(static), v.why)
 		}
-		return verdict{vd: vd, cond: cond, why: why}
+		return v
 	}
 }
 

@@ -101,8 +101,9 @@ func TestStaticThreshold(t *testing.T) {
 }
 
 // TestFlashCrowd feeds the same global rise of ClientHellos twice: spread
-// over many one-hello clients (a flash crowd) it must stay quiet;
-// concentrated on one client it must fire, at global and client scope.
+// over many one-hello clients with the usual mix (a flash crowd) it must
+// stay quiet; concentrated on one client it must fire at client scope,
+// where a single client is judged, and not at global scope.
 func TestFlashCrowd(t *testing.T) {
 	t.Parallel()
 	for _, crowd := range []bool{true, false} {
@@ -137,8 +138,8 @@ func TestFlashCrowd(t *testing.T) {
 			if crowd && len(*out) != 0 {
 				t.Errorf("flash crowd alerted: %+v", *out)
 			}
-			if !crowd && (!scopes[ScopeGlobal] || !scopes[ScopeClient]) {
-				t.Errorf("burst alerted at scopes %v, want global and client", scopes)
+			if !crowd && (scopes[ScopeGlobal] || !scopes[ScopeClient]) {
+				t.Errorf("burst alerted at scopes %v, want client and not global", scopes)
 			}
 			// One event at several scopes: one group, named after the first.
 			for _, a := range *out {
@@ -166,7 +167,7 @@ func BenchmarkInterval(b *testing.B) {
 			sc.f.BytesOut += 5000
 			p := capture.Packet{PayloadLen: 100, IPLen: 1500, TTL: 64}
 			k.packet(&p, cl, true, true, sc)
-			k.hello(cl, []byte("www.example"))
+			k.hello(cl, []byte("www.example"), 1)
 		}
 		return k.snapshot()
 	}
@@ -413,50 +414,72 @@ func TestGapResetsWindows(t *testing.T) {
 
 // TestBandwidthRecords: a day of traffic in which one client downloads
 // 30 MB in ten seconds every hour learns the records; the next day the same
-// downloads raise nothing, while a minute at three times the largest minute
-// of that hour fires, from the short window, and says so.
+// downloads raise nothing. Then two minutes at three times the largest
+// minute of that hour: carried by two hosts that pull without pause, it
+// fires from the short window and the alert says so; carried by a crowd of
+// clients that each receive for two seconds, it does not.
 func TestBandwidthRecords(t *testing.T) {
 	t.Parallel()
-	st, out := newTestStage(DetectionConfig{Learning: time.Minute})
-	t0 := int64(1_767_225_600) * sec // a midnight
-	egress := func(i int) uint64 {
-		v := uint64(20_000 + 7_000*(i%5))
-		if i%3600 < 10 {
-			v += 3_000_000 // the hourly 30 MB download
-		}
-		return v
-	}
-	day := 86400
-	for i := range 2 * day {
-		st.interval(t0+int64(i)*sec, &Features{BytesOut: egress(i)}, newMerged(0))
-	}
-	if len(*out) != 0 {
-		t.Fatalf("ordinary hourly downloads alerted: %+v", (*out)[0])
-	}
-	// Day 2, 10:30: a minute-long rise to three times that hour's record.
-	start := 2*day + 10*3600 + 1800
-	for i := start; i < start+180; i++ {
-		v := egress(i)
-		if i < start+120 {
-			v += 1_600_000
-		}
-		st.interval(t0+int64(i)*sec, &Features{BytesOut: v}, newMerged(0))
-	}
-	var fired *Anomaly
-	for i := range *out {
-		if (*out)[i].Kind == KindBandwidthSpike && (*out)[i].State == StateFiring {
-			fired = &(*out)[i]
-			break
-		}
-	}
-	if fired == nil {
-		t.Fatal("no bandwidth_spike for a minute at three times the record")
-	}
-	if lat := fired.Detected.Sub(time.Unix(0, t0+int64(start)*sec)); lat > 70*time.Second {
-		t.Errorf("detected %v after the rise began, want within about a minute", lat)
-	}
-	if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, "at this time of day in the last 7 days") {
-		t.Errorf("detail %q does not explain the record", fired.Detail)
+	for _, crowd := range []bool{false, true} {
+		t.Run(fmt.Sprint("crowd=", crowd), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			t0 := int64(1_767_225_600) * sec // a midnight
+			egress := func(i int) uint64 {
+				v := uint64(20_000 + 7_000*(i%5))
+				if i%3600 < 10 {
+					v += 3_000_000 // the hourly 30 MB download
+				}
+				return v
+			}
+			day := 86400
+			for i := range 2 * day {
+				st.interval(t0+int64(i)*sec, &Features{BytesOut: egress(i)}, newMerged(0))
+			}
+			if len(*out) != 0 {
+				t.Fatalf("ordinary hourly downloads alerted: %+v", (*out)[0])
+			}
+			// Day 2, 10:30.
+			start := 2*day + 10*3600 + 1800
+			for i := start; i < start+180; i++ {
+				v := egress(i)
+				m := newMerged(0)
+				if i < start+120 {
+					v += 1_600_000
+					if crowd {
+						for c := range 2 {
+							m.clientBytes[netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(2*i + c)})] = 800_000
+						}
+					} else {
+						m.clientBytes[netip.MustParseAddr("203.0.113.7")] = 800_000
+						m.clientBytes[netip.MustParseAddr("203.0.113.8")] = 800_000
+					}
+				}
+				st.interval(t0+int64(i)*sec, &Features{BytesOut: v}, m)
+			}
+			var fired *Anomaly
+			for i := range *out {
+				if (*out)[i].Kind == KindBandwidthSpike && (*out)[i].State == StateFiring {
+					fired = &(*out)[i]
+					break
+				}
+			}
+			if crowd {
+				if fired != nil {
+					t.Errorf("a crowd alerted: %s", fired.Detail)
+				}
+				return
+			}
+			if fired == nil {
+				t.Fatal("no bandwidth_spike for two pullers at three times the record")
+			}
+			if lat := fired.Detected.Sub(time.Unix(0, t0+int64(start)*sec)); lat > 70*time.Second {
+				t.Errorf("detected %v after the rise began, want within about a minute", lat)
+			}
+			if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, "2 clients receiving through at least half the window") {
+				t.Errorf("detail %q does not explain the record and the pullers", fired.Detail)
+			}
+		})
 	}
 }
 
@@ -476,5 +499,53 @@ func TestPrefixBurstContributors(t *testing.T) {
 	}
 	if top := st.contributors(KindRequestBurst, ScopeClient, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
 		t.Errorf("client burst contributors = %+v, want the hello client", top)
+	}
+}
+
+// TestBurstStackMix: after the usual mix of client stacks has been
+// learned, a fourfold rise of hellos spread over many clients with that mix
+// (a flash crowd) stays quiet, while the same rise from many clients of two
+// stacks that were rare before (a bot tool) fires at global scope and says
+// the mix shifted.
+func TestBurstStackMix(t *testing.T) {
+	t.Parallel()
+	for _, bots := range []bool{false, true} {
+		t.Run(fmt.Sprint("bots=", bots), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			t0 := int64(1_700_000_000) * sec
+			client := 0
+			for i := range 1200 {
+				m := newMerged(0)
+				n := 8
+				if i >= 1100 {
+					n = 32
+				}
+				for j := range n {
+					fp := uint64(1 + j%8) // the usual mix: eight stacks
+					if i >= 1100 && j >= 8 && bots {
+						fp = uint64(100 + j%2)
+					}
+					m.fp[fp]++
+					client++
+					m.clientHello[netip.AddrFrom4([4]byte{10, byte(client >> 16), byte(client >> 8), byte(client)})] = 1
+				}
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: uint64(n)}, m)
+			}
+			var global *Anomaly
+			for i := range *out {
+				if a := &(*out)[i]; a.Kind == KindRequestBurst && a.Scope == ScopeGlobal && a.State == StateFiring {
+					global = a
+				}
+			}
+			switch {
+			case !bots && global != nil:
+				t.Errorf("a rise with the usual mix alerted: %s", global.Detail)
+			case bots && global == nil:
+				t.Errorf("a rise from two rare stacks did not alert; events %+v", *out)
+			case bots && !strings.Contains(global.Detail, "mix of client stacks shifted"):
+				t.Errorf("detail %q does not name the shifted mix", global.Detail)
+			}
+		})
 	}
 }

@@ -115,6 +115,9 @@ type Count struct {
 	// In alarm: mu is the smoothed rate of the rise, down the evidence (in
 	// nats) that the rate has fallen back from mu to the expected one.
 	mu, down float64
+	// held counts the observations in a row not learned because the
+	// evidence stood between half the threshold and the threshold.
+	held int
 	prior    bool // the last verdict was judged against the prior
 }
 
@@ -214,8 +217,19 @@ func (c *Count) Step(x, prior float64, learn bool) Verdict {
 	}
 	// Learn only while the evidence of a rise stays under half the
 	// threshold (odds of e^(H/2) to one): a rise that is building up must
-	// not teach the level to expect it.
-	if learn && vd.Score <= 0.5 {
+	// not teach the level to expect it. Evidence that lingers there for a
+	// whole memory without ever reaching the threshold is no rise: on a
+	// near-zero series a few events keep the slow test's sum up for long,
+	// and the level must go on learning meanwhile.
+	switch {
+	case vd.Score <= 0.5:
+		c.held = 0
+	case vd.Score <= 1:
+		c.held++
+	default:
+		c.held = 0
+	}
+	if learn && (vd.Score <= 0.5 || vd.Score <= 1 && c.held >= c.cfg.Memory) {
 		c.learn(x, lam)
 	}
 	return vd
@@ -287,12 +301,24 @@ func (c *Count) learn(x, lam float64) {
 // make the test deaf.
 const maxDisp = 100
 
+// Rebase accepts a rise as the new normal: the level becomes the rise's
+// smoothed rate (when in alarm) and every sum restarts at zero. Callers use
+// it when a rise has lasted long without the evidence of an attack, such as
+// an organic ramp.
+func (c *Count) Rebase() {
+	if c.mu > 0 {
+		c.level = c.mu
+	}
+	c.sums = [maxRatios]float64{}
+	c.mu, c.down, c.held = 0, 0, 0
+}
+
 // Reset forgets everything learned, as if newly constructed.
 func (c *Count) Reset() {
 	c.n, c.level, c.disp, c.dispB, c.prior = 0, 0, 1, 1, false
 	c.bx, c.bl, c.bn = 0, 0, 0
 	c.sums = [maxRatios]float64{}
-	c.mu, c.down = 0, 0
+	c.mu, c.down, c.held = 0, 0, 0
 }
 
 // MarshalBinary encodes the learned state (not the configuration).

@@ -1,0 +1,209 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+)
+
+// request_burst at global and server scope counts ClientHellos with the
+// count test of the flood detectors (baseline.Count): a burst is many more
+// new TLS connections than the learned rate makes plausible, found by
+// evidence rather than by volume. A rise of new connections is also what a
+// flash crowd of real users is, so a burst alerts only when evidence that
+// differs between the two says it is not a crowd:
+//
+//   - the mix of client stacks shifted: a crowd of real visitors brings the
+//     usual mix of browsers, while a bot tool has one or a few TLS stacks,
+//     so the hellos of stacks beyond their learned share carry at least a
+//     quarter of the rise (under the usual mix no stack stands 4σ above
+//     its share, so any sizeable part is evidence; a quarter leaves room for
+//     bots whose stack is also a common browser's, such as headless Chrome),
+// and the rise is spread over many clients (the heaviest client of the
+// window carries less than half of it). A rise that one client carries is
+// judged at client scope, against that client's own history and the
+// heaviest clients' normal rate, so a crawler or a busy NAT gateway is not
+// compared with the whole site.
+//
+// A rise that lasts longer than the Learning period without either
+// evidence (an organic ramp, a long flash crowd) becomes the new normal:
+// the count test is rebased on it.
+//
+// QUIC hellos are left to quic_flood: they are neither counted nor part of
+// the mix.
+//
+// Limits: the mix is learned over all servers, so a burst against one server
+// of a large site moves it less than the same burst against the whole site;
+// and a botnet of real browsers that keeps the usual mix passes for a crowd
+// (docs/detection.md, Flash crowds).
+
+const (
+	// mixWindow is the number of intervals whose hellos are compared with the
+	// learned mix: half a minute holds enough hellos of a small site's rise
+	// for the comparison to mean something.
+	mixWindow = 30
+	// mixMemory is the learned mix's memory in intervals (an hour): the mix
+	// of client stacks changes over hours (office hours, night-time
+	// crawlers), not seconds.
+	mixMemory = 3600
+	// mixMinLearned is how many hellos the learned mix needs before it is
+	// used: with fewer, shares of a few percent are not known.
+	mixMinLearned = 200
+	// mixZ is how many standard deviations above its learned share a stack's
+	// count must be to count as over-represented: 4σ, so that with a few
+	// dozen stacks none stands out by chance in a normal window.
+	mixZ = 4
+	// maxMixStacks bounds the learned mix; the lightest stack is forgotten
+	// first.
+	maxMixStacks = 512
+)
+
+// stackMix is the learned mix of client stacks (ClientHellos by JA4 hash)
+// and the hellos of the last mixWindow intervals. Owned by the aggregation
+// goroutine.
+type stackMix struct {
+	learned map[uint64]float64 // decayed hello counts per stack
+	total   float64
+	ring    [mixWindow]map[uint64]uint64
+	clients [mixWindow]map[netip.Addr]uint64 // hellos by client, same intervals
+	n       int
+}
+
+func newStackMix() *stackMix { return &stackMix{learned: map[uint64]float64{}} }
+
+// push records one interval's hellos by stack and by client.
+func (x *stackMix) push(fp map[uint64]uint64, clients map[netip.Addr]uint64) {
+	x.ring[x.n%mixWindow] = fp
+	x.clients[x.n%mixWindow] = clients
+	x.n++
+}
+
+// topClient returns the most hellos one client sent over the window.
+func (x *stackMix) topClient() float64 {
+	w := map[netip.Addr]uint64{}
+	var top uint64
+	for i := range min(x.n, mixWindow) {
+		for a, c := range x.clients[i] {
+			w[a] += c
+			top = max(top, w[a])
+		}
+	}
+	return float64(top)
+}
+
+// learn decays the learned mix by one interval and adds the newest
+// interval's hellos.
+func (x *stackMix) learn() {
+	d := 1 - 1.0/mixMemory
+	x.total *= d
+	for k, v := range x.learned {
+		if v *= d; v < 1e-3 {
+			delete(x.learned, k)
+		} else {
+			x.learned[k] = v
+		}
+	}
+	if x.n == 0 {
+		return
+	}
+	for k, c := range x.ring[(x.n-1)%mixWindow] {
+		if _, ok := x.learned[k]; !ok && len(x.learned) >= maxMixStacks {
+			x.evictLightest()
+		}
+		x.learned[k] += float64(c)
+		x.total += float64(c)
+	}
+}
+
+func (x *stackMix) evictLightest() {
+	var lk uint64
+	lv := math.Inf(1)
+	for k, v := range x.learned {
+		if v < lv || v == lv && k < lk {
+			lk, lv = k, v
+		}
+	}
+	x.total -= lv
+	delete(x.learned, lk)
+}
+
+// shifted returns the hellos of the window and how many of them are beyond
+// their stacks' learned shares, counting only stacks over-represented by
+// more than mixZ standard deviations; ok is false (and beyond 0) while too
+// little is learned.
+func (x *stackMix) shifted() (n, beyond float64, ok bool) {
+	w := map[uint64]uint64{}
+	for i := range min(x.n, mixWindow) {
+		for k, c := range x.ring[i] {
+			w[k] += c
+		}
+	}
+	for _, c := range w {
+		n += float64(c)
+	}
+	if x.total < mixMinLearned {
+		return n, 0, false
+	}
+	cats := float64(len(x.learned) + 1)
+	for k, c := range w {
+		// Laplace-smoothed share, so an unseen stack has a small share
+		// rather than none.
+		p := (x.learned[k] + 0.5) / (x.total + 0.5*cats)
+		e := n * p
+		if float64(c)-e > mixZ*math.Sqrt(e*(1-p))+1 {
+			beyond += float64(c) - e
+		}
+	}
+	return n, beyond, true
+}
+
+// burstScore scores one interval of a global or per-server request_burst
+// track.
+func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verdict {
+	fs := tr.flood
+	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos))
+	vd := s.perSecond(fs.cnt.Step(x, 0, learn))
+	n, k := fs.window(x)
+	if !vd.High() {
+		fs.since = 0
+		return verdict{vd: vd}
+	}
+	ivs := float64(k)
+	winExcess := max(0, n-vd.Expected*s.ivSec*ivs) // the window's hellos above the learned rate
+	_, beyond, ok := s.mix.shifted()
+	top := s.mix.topClient()
+	ev := fmt.Sprintf("ClientHellos %s/s against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
+	if ok && winExcess > 0 && beyond >= 0.25*winExcess && top < 0.5*winExcess {
+		fs.since = 0
+		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
+			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
+			beyond, ivs*s.ivSec, n, top))}
+	}
+	// A rise without the evidence of an attack: a flash crowd, or the
+	// traffic growing. Once it has lasted the Learning period, it is the
+	// new normal.
+	if !tr.res.Active() {
+		if fs.since == 0 {
+			fs.since = start
+		} else if start-fs.since >= int64(s.cfg.Learning) {
+			fs.cnt.Rebase()
+			fs.since = 0
+		}
+	}
+	why := "spread over many clients with the usual mix of client stacks: a flash crowd"
+	if top >= 0.5*winExcess {
+		why = fmt.Sprintf("carried by one client (%.0f of the last %.0f s's %.0f hellos), which is judged at client scope", top, ivs*s.ivSec, n)
+	}
+	return verdict{vd: vd, why: joinDetail(ev, why)}
+}
+
+// learnMix teaches the stack mix the newest interval unless a burst is being
+// judged: the global request_burst track in an incident or holding more than
+// half its threshold's evidence.
+func (s *stage) learnMix() {
+	if tr := s.global[KindRequestBurst]; tr != nil && tr.flood != nil &&
+		(tr.res.Active() || tr.flood.cnt.Sum() > tr.flood.cnt.Config().H/2) {
+		return
+	}
+	s.mix.learn()
+}
