@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/monitor443/monitor443/detect/baseline"
@@ -23,32 +24,139 @@ import (
 //     normal for that server and hour (a nightly backup pull, the downloads
 //     of a mirror server) set the record and stop alerting from the next day.
 //
+// A level above the record is an incident only when clients that pull
+// without pause carry it. Bulk egress (a mirroring or exfiltration job, a few
+// hosts pulling large objects one after another) keeps its clients
+// receiving in nearly every second of the window; a crowd of visitors, or a
+// release that many download at once, raises egress through many clients
+// that each receive for a few seconds. Clients that received bytes in at
+// least half of the window's intervals must carry at least half of the
+// window's bytes above the record. (Counting the heaviest few clients
+// instead does not work: with heavy-tailed response sizes the few largest
+// responses of a crowd carry most of its bytes too.)
+//
 // On the first day, before any previous day exists, the reference is the
-// largest window value of the day so far, once an hour of it has been
-// learned: a blind first hour, since for bytes there is no prior that holds
-// on every network. Uploads are not scored.
+// largest window value of the day so far, once the Learning period has been
+// learned: for bytes there is no prior that holds on every network. Uploads
+// are not scored.
 
 // bwShortWindow is the short window: a minute holds several seconds of even
 // a large single download at a typical per-flow rate, so one object alone
 // rarely sets a window apart, while an attack that lasts minutes fills it.
 const bwShortWindow = time.Minute
 
+// clientWindows sums each client's egress bytes, and counts the intervals
+// in which it received any, over the bandwidth windows, for the
+// persistence check. Shared by every bandwidth track (per-server tracks use
+// every server's clients, an approximation that can only let more alerts
+// through). Owned by the aggregation goroutine; bounded by the per-interval
+// client summaries times the long window.
+type clientWindows struct {
+	ring [][]kv[netip.Addr]
+	n    int
+	wins [2]int
+	sums [2]map[netip.Addr]clientSum
+}
+
+type clientSum struct {
+	bytes  uint64
+	active int // intervals with bytes
+}
+
+func newClientWindows(short, long int) *clientWindows {
+	return &clientWindows{ring: make([][]kv[netip.Addr], long), wins: [2]int{short, long},
+		sums: [2]map[netip.Addr]clientSum{{}, {}}}
+}
+
+// push adds one interval's egress bytes by client.
+func (c *clientWindows) push(m map[netip.Addr]uint64) {
+	for i, w := range c.wins {
+		if c.n >= w {
+			for _, e := range c.ring[(c.n-w)%len(c.ring)] {
+				cs := c.sums[i][e.k]
+				cs.bytes -= e.v
+				cs.active--
+				if cs.active <= 0 {
+					delete(c.sums[i], e.k)
+				} else {
+					c.sums[i][e.k] = cs
+				}
+			}
+		}
+	}
+	cur := c.ring[c.n%len(c.ring)][:0]
+	for a, v := range m {
+		if v == 0 {
+			continue
+		}
+		cur = append(cur, kv[netip.Addr]{a, v})
+		for i := range c.sums {
+			cs := c.sums[i][a]
+			cs.bytes += v
+			cs.active++
+			c.sums[i][a] = cs
+		}
+	}
+	c.ring[c.n%len(c.ring)] = cur
+	c.n++
+}
+
+// reset forgets every window, after a gap in the capture.
+func (c *clientWindows) reset() {
+	for i := range c.ring {
+		c.ring[i] = c.ring[i][:0]
+	}
+	c.n = 0
+	clear(c.sums[0])
+	clear(c.sums[1])
+}
+
+// persistent returns the bytes that clients active in at least half of
+// window i's intervals received over it, and how many such clients there
+// are.
+func (c *clientWindows) persistent(i int) (bytes float64, clients int) {
+	for _, cs := range c.sums[i] {
+		if 2*cs.active >= c.wins[i] {
+			bytes += float64(cs.bytes)
+			clients++
+		}
+	}
+	return bytes, clients
+}
+
 // bwState is a bandwidth_spike track's state: the per-interval egress of the
-// longest window, running sums, and one record per window.
+// longest window, running sums, one record per window, and the window values
+// waiting to be learned.
+//
+// A window value is learned one window length after it was scored, and only
+// if nothing alarmed in between: a sliding window fills gradually, so
+// learning each value at once would let the record climb with the first
+// seconds of a rise and never see it.
 type bwState struct {
 	ring []float64 // egress bytes per interval, the last len(ring)
 	n    int       // values written
 	wins [2]int    // window lengths in intervals: short, long
 	sums [2]float64
 	rec  [2]*baseline.Record
+	// pending[i] holds window i's scored values (time, rate) of the last
+	// wins[i] intervals, oldest first at index n % wins[i].
+	pending   [2][]bwPending
+	lastAlarm int64 // start of the last interval a window alarmed in
 }
 
-func newBWState(iv, long time.Duration) *bwState {
+type bwPending struct {
+	t    int64
+	rate float64
+	ok   bool
+}
+
+func newBWState(iv, long, learning time.Duration) *bwState {
 	short := max(1, int(bwShortWindow/iv))
 	lng := max(short, int(long/iv))
-	b := &bwState{ring: make([]float64, lng), wins: [2]int{short, lng}}
+	b := &bwState{ring: make([]float64, lng), wins: [2]int{short, lng}, lastAlarm: -1}
 	for i := range b.rec {
-		b.rec[i] = must(baseline.NewRecord(baseline.RecordConfig{MinToday: int(time.Hour / iv)}))
+		b.pending[i] = make([]bwPending, b.wins[i])
+		b.rec[i] = must(baseline.NewRecord(baseline.RecordConfig{MinToday: max(1, int(learning/iv))}))
 	}
 	return b
 }
@@ -65,9 +173,13 @@ func (b *bwState) push(v float64) {
 	b.n++
 }
 
-// reset forgets the windows (not the records), after a gap in the capture.
+// reset forgets the windows and what waits to be learned (not the
+// records), after a gap in the capture.
 func (b *bwState) reset() {
 	clear(b.ring)
+	for i := range b.pending {
+		clear(b.pending[i])
+	}
 	b.n, b.sums = 0, [2]float64{}
 }
 
@@ -80,11 +192,20 @@ func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) 
 	var best baseline.Verdict
 	bestWin := -1
 	for i, w := range b.wins {
+		slot := &b.pending[i][b.n%w]
+		if slot.ok && slot.t > b.lastAlarm {
+			b.rec[i].Learn(slot.t, slot.rate)
+		}
+		*slot = bwPending{}
 		if b.n < w {
 			continue
 		}
 		rate := b.sums[i] / (float64(w) * s.ivSec)
-		vd := b.rec[i].Step(start, rate, learn)
+		vd := b.rec[i].Step(start, rate, false)
+		*slot = bwPending{t: start, rate: rate, ok: learn}
+		if vd.High() {
+			b.lastAlarm = start
+		}
 		if bestWin < 0 || vd.Score > best.Score {
 			best, bestWin = vd, i
 		}
@@ -92,11 +213,18 @@ func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) 
 	if bestWin < 0 {
 		return verdict{}
 	}
-	why := ""
-	if best.High() {
-		why = fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s)",
-			time.Duration(b.wins[bestWin])*time.Duration(s.iv), fmtSmall(best.Value), best.Value/best.Expected,
-			time.Duration(b.wins[bestWin])*time.Duration(s.iv), b.rec[bestWin].Config().Days, fmtSmall(best.Expected))
+	if !best.High() {
+		return verdict{vd: best}
 	}
-	return verdict{vd: best, cond: best.High(), why: why}
+	win := time.Duration(b.wins[bestWin]) * time.Duration(s.iv)
+	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s)",
+		win, fmtSmall(best.Value), best.Value/best.Expected, win, b.rec[bestWin].Config().Days, fmtSmall(best.Expected))
+	excess := (best.Value - best.Expected) * win.Seconds()
+	pb, pc := s.cw.persistent(bestWin)
+	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
+		return verdict{vd: best, why: joinDetail(why, fmt.Sprintf(
+			"but carried by clients that each received for a few seconds (clients receiving through half the window got %.0f of the %.0f bytes above the record): a crowd or ordinary downloads", pb, excess))}
+	}
+	return verdict{vd: best, cond: true, why: joinDetail(why, fmt.Sprintf(
+		"%d clients receiving through at least half the window got %.0f of the %.0f bytes above the record", pc, pb, excess))}
 }

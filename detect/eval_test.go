@@ -136,7 +136,7 @@ func describe(a Anomaly) string {
 // TestScenariosShort replays 25 simulated minutes with a SYN flood, a
 // single-client request burst and a flash crowd, and checks that every
 // attack alerts within its latency target, that the flash crowd does not,
-// and that nothing else alerts. (bandwidth_spike needs an hour of history
+// and that nothing else alerts. (bandwidth_spike needs the Learning period of history
 // before it judges anything; TestBandwidthRecords covers it.)
 func TestScenariosShort(t *testing.T) {
 	t.Parallel()

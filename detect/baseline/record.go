@@ -164,6 +164,15 @@ func (r *Record) Step(t int64, v float64, learn bool) Verdict {
 	return vd
 }
 
+// Learn learns v at t without scoring it, for callers that learn a value
+// later than they score it (see [Record.Step]). Negative and non-finite
+// values are ignored.
+func (r *Record) Learn(t int64, v float64) {
+	if finite(v) && v >= 0 {
+		r.learn(t, v)
+	}
+}
+
 func (r *Record) learn(t int64, v float64) {
 	season, bin := r.position(t)
 	d := int(((season % int64(r.cfg.Days)) + int64(r.cfg.Days)) % int64(r.cfg.Days))
