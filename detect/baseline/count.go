@@ -117,8 +117,8 @@ type Count struct {
 	mu, down float64
 	// held counts the observations in a row not learned because the
 	// evidence stood between half the threshold and the threshold.
-	held int
-	prior    bool // the last verdict was judged against the prior
+	held  int
+	prior bool // the last verdict was judged against the prior
 }
 
 // NewCount returns an empty Count, or the configuration's validation error.
