@@ -24,16 +24,18 @@ import (
 //     normal for that server and hour (a nightly backup pull, the downloads
 //     of a mirror server) set the record and stop alerting from the next day.
 //
-// A level above the record is an incident only when clients that pull
+// A level above the record is an incident only when new clients that pull
 // without pause carry it. Bulk egress (a mirroring or exfiltration job, a few
 // hosts pulling large objects one after another) keeps its clients
-// receiving in nearly every second of the window; a crowd of visitors, or a
-// release that many download at once, raises egress through many clients
-// that each receive for a few seconds. Clients that received bytes in at
-// least half of the window's intervals must carry at least half of the
-// window's bytes above the record. (Counting the heaviest few clients
-// instead does not work: with heavy-tailed response sizes the few largest
-// responses of a crowd carry most of its bytes too.)
+// receiving in nearly every second of the window, and they start with it;
+// a crowd of visitors, or a release that many download at once, raises
+// egress through many clients that each receive for seconds. New clients
+// (that began receiving within the last two window lengths) that received
+// in at least bwPersist of the window's intervals must carry at least half
+// of the window's bytes above the record. (Counting the heaviest few
+// clients instead does not work: with heavy-tailed response sizes the few
+// largest responses of a crowd carry most of its bytes too; and counting old
+// clients would count a NAT gateway that carries many users all day.)
 //
 // On the first day, before any previous day exists, the reference is the
 // largest window value of the day so far, once the Learning period has been
@@ -45,31 +47,38 @@ import (
 // rarely sets a window apart, while an attack that lasts minutes fills it.
 const bwShortWindow = time.Minute
 
-// clientWindows sums each client's egress bytes, and counts the intervals
-// in which it received any, over the bandwidth windows, for the
-// persistence check. Shared by every bandwidth track (per-server tracks use
-// every server's clients, an approximation that can only let more alerts
-// through). Owned by the aggregation goroutine; bounded by the per-interval
-// client summaries times the long window.
+// clientWindows sums the bytes each client received from each server, and
+// counts the intervals in which it received any, over the bandwidth
+// windows, for the persistence check. Shared by every bandwidth track: the
+// global one looks at every pair, a server's at its own clients. Owned by
+// the aggregation goroutine; bounded by the per-interval summaries of
+// (client, server) pairs times the long window.
 type clientWindows struct {
-	ring [][]kv[netip.Addr]
+	ring [][]kv[pair]
 	n    int
 	wins [2]int
-	sums [2]map[netip.Addr]clientSum
+	sums [2]map[pair]clientSum
 }
 
 type clientSum struct {
 	bytes  uint64
 	active int // intervals with bytes
+	first  int // interval index at which the pair entered the window
 }
+
+// bwPersist is the share of a window's intervals in which a client must
+// have received bytes to count as pulling without pause: four in five,
+// which a chain of downloads meets and a single object of ordinary size
+// at a typical per-flow rate does not.
+const bwPersist = 0.8
 
 func newClientWindows(short, long int) *clientWindows {
-	return &clientWindows{ring: make([][]kv[netip.Addr], long), wins: [2]int{short, long},
-		sums: [2]map[netip.Addr]clientSum{{}, {}}}
+	return &clientWindows{ring: make([][]kv[pair], long), wins: [2]int{short, long},
+		sums: [2]map[pair]clientSum{{}, {}}}
 }
 
-// push adds one interval's egress bytes by client.
-func (c *clientWindows) push(m map[netip.Addr]uint64) {
+// push adds one interval's egress bytes by client and server.
+func (c *clientWindows) push(m map[pair]uint64) {
 	for i, w := range c.wins {
 		if c.n >= w {
 			for _, e := range c.ring[(c.n-w)%len(c.ring)] {
@@ -89,9 +98,12 @@ func (c *clientWindows) push(m map[netip.Addr]uint64) {
 		if v == 0 {
 			continue
 		}
-		cur = append(cur, kv[netip.Addr]{a, v})
+		cur = append(cur, kv[pair]{a, v})
 		for i := range c.sums {
-			cs := c.sums[i][a]
+			cs, ok := c.sums[i][a]
+			if !ok {
+				cs.first = c.n
+			}
 			cs.bytes += v
 			cs.active++
 			c.sums[i][a] = cs
@@ -111,12 +123,22 @@ func (c *clientWindows) reset() {
 	clear(c.sums[1])
 }
 
-// persistent returns the bytes that clients active in at least half of
-// window i's intervals received over it, and how many such clients there
-// are.
-func (c *clientWindows) persistent(i int) (bytes float64, clients int) {
-	for _, cs := range c.sums[i] {
-		if 2*cs.active >= c.wins[i] {
+// persistent returns the bytes that new clients, which began receiving
+// from server (every server when it is invalid) within the last two
+// lengths of window i and received in at least bwPersist of its intervals,
+// received over it, and how many such clients there are. A client's
+// presence begins when it first receives after a whole long window without
+// bytes, so a NAT gateway that carries users all day is never new, while the
+// pullers of an attack stay new for two window lengths, long enough for
+// the window to fill.
+func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients int) {
+	w := c.wins[i]
+	for p, cs := range c.sums[i] {
+		if server.IsValid() && p.server != server {
+			continue
+		}
+		old := c.sums[1][p].first < c.n-2*w
+		if !old && float64(cs.active) >= bwPersist*float64(w) {
 			bytes += float64(cs.bytes)
 			clients++
 		}
@@ -128,10 +150,11 @@ func (c *clientWindows) persistent(i int) (bytes float64, clients int) {
 // longest window, running sums, one record per window, and the window values
 // waiting to be learned.
 //
-// A window value is learned one window length after it was scored, and only
-// if nothing alarmed in between: a sliding window fills gradually, so
-// learning each value at once would let the record climb with the first
-// seconds of a rise and never see it.
+// A window value is learned one window length after it was scored: a
+// sliding window fills gradually, so learning each value at once would let
+// the first day's fallback climb with the first seconds of a rise and never
+// see it; values followed by an alarm, or scored during an incident, enter
+// only the day's record, which later days compare with.
 type bwState struct {
 	ring []float64 // egress bytes per interval, the last len(ring)
 	n    int       // values written
@@ -193,8 +216,8 @@ func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) 
 	bestWin := -1
 	for i, w := range b.wins {
 		slot := &b.pending[i][b.n%w]
-		if slot.ok && slot.t > b.lastAlarm {
-			b.rec[i].Learn(slot.t, slot.rate)
+		if slot.t != 0 {
+			b.rec[i].Learn(slot.t, slot.rate, slot.ok && slot.t > b.lastAlarm)
 		}
 		*slot = bwPending{}
 		if b.n < w {
@@ -220,11 +243,15 @@ func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) 
 	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s)",
 		win, fmtSmall(best.Value), best.Value/best.Expected, win, b.rec[bestWin].Config().Days, fmtSmall(best.Expected))
 	excess := (best.Value - best.Expected) * win.Seconds()
-	pb, pc := s.cw.persistent(bestWin)
+	var srv netip.AddrPort
+	if tr.scope == ScopeServer {
+		srv, _ = netip.ParseAddrPort(tr.target)
+	}
+	pb, pc := s.cw.persistent(bestWin, srv)
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
 		return verdict{vd: best, why: joinDetail(why, fmt.Sprintf(
-			"but carried by clients that each received for a few seconds (clients receiving through half the window got %.0f of the %.0f bytes above the record): a crowd or ordinary downloads", pb, excess))}
+			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
 	}
 	return verdict{vd: best, cond: true, why: joinDetail(why, fmt.Sprintf(
-		"%d clients receiving through at least half the window got %.0f of the %.0f bytes above the record", pc, pb, excess))}
+		"%d new clients pulling through the window got %.0f of the %.0f bytes above the record", pc, pb, excess))}
 }

@@ -19,6 +19,15 @@ import (
 //     quarter of the rise (under the usual mix no stack stands 4σ above
 //     its share, so any sizeable part is evidence; a quarter leaves room for
 //     bots whose stack is also a common browser's, such as headless Chrome),
+//   - or the rise began abruptly: the last mixWindow intervals hold at least
+//     three times the learned rate (the smallest rise the detector is asked
+//     to find) while the onsetWindow intervals before them were still
+//     normal (not 3σ above the learned rate). Bot
+//     tools start at full rate at once; a flash crowd builds up over
+//     minutes as word spreads (Jung, Krishnamurthy and Rabinovich 2002), so
+//     by the time its rise is certain the minute before it was already
+//     busier than normal.
+//
 // and the rise is spread over many clients (the heaviest client of the
 // window carries less than half of it). A rise that one client carries is
 // judged at client scope, against that client's own history and the
@@ -56,6 +65,11 @@ const (
 	// maxMixStacks bounds the learned mix; the lightest stack is forgotten
 	// first.
 	maxMixStacks = 512
+	// onsetWindow is the span before the last mixWindow intervals whose rate
+	// tells an abrupt rise from a gradual one: a minute, which a crowd that
+	// gathers over minutes has already made busier by the time its rise is
+	// certain.
+	onsetWindow = 60
 )
 
 // stackMix is the learned mix of client stacks (ClientHellos by JA4 hash)
@@ -164,6 +178,7 @@ func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verd
 	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos))
 	vd := s.perSecond(fs.cnt.Step(x, 0, learn))
 	n, k := fs.window(x)
+	before, bn := fs.before()
 	if !vd.High() {
 		fs.since = 0
 		return verdict{vd: vd}
@@ -173,11 +188,19 @@ func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verd
 	_, beyond, ok := s.mix.shifted()
 	top := s.mix.topClient()
 	ev := fmt.Sprintf("ClientHellos %s/s against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
-	if ok && winExcess > 0 && beyond >= 0.25*winExcess && top < 0.5*winExcess {
+	spread := winExcess > 0 && top < 0.5*winExcess
+	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held
+	switch {
+	case spread && ok && beyond >= 0.25*winExcess:
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
 			beyond, ivs*s.ivSec, n, top))}
+	case spread && bn == onsetWindow && n >= 3*vd.Expected*s.ivSec*ivs && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore):
+		fs.since = 0
+		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
+			"an abrupt rise: %.0f hellos in the last %.0f s from many clients (none more than %.0f) after a normal %s/s in the minute before (a crowd builds up over minutes)",
+			n, ivs*s.ivSec, top, fmtSmall(before/(onsetWindow*s.ivSec))))}
 	}
 	// A rise without the evidence of an attack: a flash crowd, or the
 	// traffic growing. Once it has lasted the Learning period, it is the

@@ -144,7 +144,7 @@ func TestScenariosShort(t *testing.T) {
 		Events: []synth.Event{
 			{Kind: synth.SYNFlood, Start: 10 * time.Minute, Duration: time.Minute, Rate: 80, AnswerFraction: 0.1},
 			{Kind: synth.RequestBurst, Start: 13 * time.Minute, Duration: time.Minute, Rate: 40, Target: 1},
-			{Kind: synth.FlashCrowd, Start: 20 * time.Minute, Duration: 4 * time.Minute, Rate: 15, Target: 3},
+			{Kind: synth.FlashCrowd, Start: 18 * time.Minute, Duration: 6 * time.Minute, Rate: 1.2, Target: 3, Ramp: 3 * time.Minute},
 		}}
 	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute,
 		SYNFlood: DetectorConfig{Quiet: time.Minute}, RequestBurst: DetectorConfig{Quiet: time.Minute},

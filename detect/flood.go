@@ -49,19 +49,32 @@ type floodState struct {
 	// since is when the current alarm began without the evidence that makes
 	// it an incident (request_burst), 0 when none.
 	since int64
-	// recent holds the last mixWindow counts (request_burst), rn written.
-	recent [mixWindow]float64
+	// recent holds the last mixWindow+onsetWindow counts (request_burst),
+	// rn written.
+	recent [mixWindow + onsetWindow]float64
 	rn     int
 }
 
 // window records x and returns the sum of the last mixWindow counts and how
 // many there are.
 func (fs *floodState) window(x float64) (sum float64, n int) {
-	fs.recent[fs.rn%mixWindow] = x
+	const l = len(fs.recent)
+	fs.recent[fs.rn%l] = x
 	fs.rn++
 	n = min(fs.rn, mixWindow)
 	for i := range n {
-		sum += fs.recent[i]
+		sum += fs.recent[(fs.rn-1-i)%l]
+	}
+	return sum, n
+}
+
+// before returns the sum of the onsetWindow counts before the last
+// mixWindow ones, and how many there are.
+func (fs *floodState) before() (sum float64, n int) {
+	const l = len(fs.recent)
+	n = min(max(0, fs.rn-mixWindow), onsetWindow)
+	for i := range n {
+		sum += fs.recent[(fs.rn-1-mixWindow-i)%l]
 	}
 	return sum, n
 }

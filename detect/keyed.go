@@ -74,6 +74,7 @@ type keyed struct {
 	sni         *sketch.SpaceSaving[sniKey]
 	pfxSYN      *sketch.SpaceSaving[netip.Prefix]
 	fp          *sketch.SpaceSaving[uint64] // ClientHellos by JA4 hash
+	pairBytes   *sketch.SpaceSaving[pair]   // bytes toward each client from each server
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
@@ -99,6 +100,7 @@ func newKeyed(c DetectionConfig) *keyed {
 		sni:         must(sketch.NewSpaceSaving[sniKey](c.TopSNIs)),
 		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
 		fp:          must(sketch.NewSpaceSaving[uint64](topFingerprints)),
+		pairBytes:   must(sketch.NewSpaceSaving[pair](c.TopClients)),
 		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
 		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
 		quicSources: must(sketch.NewHyperLogLog(hllPrecision)),
@@ -180,6 +182,7 @@ func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool,
 	// the per-packet cost.
 	if !toServer && p.PayloadLen >= minRankedPayload {
 		k.clientBytes.Offer(client, uint64(p.IPLen))
+		k.pairBytes.Offer(pair{client: client, server: netip.AddrPortFrom(p.Src, p.SrcPort)}, uint64(p.IPLen))
 	}
 	if !toServer || !syn {
 		return
@@ -198,6 +201,12 @@ func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool,
 			k.pfx[i].syn++
 		}
 	}
+}
+
+// pair is a client and the server it receives from.
+type pair struct {
+	client netip.Addr
+	server netip.AddrPort
 }
 
 // topFingerprints sizes the per-worker summary of ClientHellos by JA4: a
@@ -237,6 +246,7 @@ type keyedSnap struct {
 	sni         []sketch.Entry[string]
 	pfxSYN      []sketch.Entry[netip.Prefix]
 	fp          []sketch.Entry[uint64]
+	pairBytes   []sketch.Entry[pair]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -265,6 +275,7 @@ func (k *keyed) snapshot() *keyedSnap {
 		clientSYN:   k.clientSYN.Top(nil),
 		pfxSYN:      k.pfxSYN.Top(nil),
 		fp:          k.fp.Top(nil),
+		pairBytes:   k.pairBytes.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
 		quicSources: cloneHLL(k.quicSources),
@@ -297,6 +308,7 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.sni.Reset()
 	k.pfxSYN.Reset()
 	k.fp.Reset()
+	k.pairBytes.Reset()
 	k.sources.Reset()
 	k.synSources.Reset()
 	k.quicSources.Reset()

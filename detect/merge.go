@@ -20,6 +20,7 @@ type merged struct {
 	sni         map[string]uint64
 	pfxSYN      map[netip.Prefix]uint64
 	fp          map[uint64]uint64 // ClientHellos by JA4 hash
+	pairBytes   map[pair]uint64   // bytes toward each client from each server
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -35,6 +36,7 @@ func newMerged(watched int) *merged {
 		sni:         map[string]uint64{},
 		pfxSYN:      map[netip.Prefix]uint64{},
 		fp:          map[uint64]uint64{},
+		pairBytes:   map[pair]uint64{},
 	}
 }
 
@@ -81,6 +83,7 @@ func (m *merged) add(k *keyedSnap) {
 	addEntries(m.sni, k.sni)
 	addEntries(m.pfxSYN, k.pfxSYN)
 	addEntries(m.fp, k.fp)
+	addEntries(m.pairBytes, k.pairBytes)
 	if k.helloCM != nil {
 		if m.helloCM == nil {
 			m.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))

@@ -331,7 +331,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		}
 	}
 	s.mix.push(m.fp, m.clientHello)
-	s.cw.push(m.clientBytes)
+	s.cw.push(m.pairBytes)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))
 	byName := map[string]*serverSnap{}

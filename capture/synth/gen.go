@@ -707,6 +707,10 @@ func (g *Generator) chainNext(si, cl int, t int64) {
 	if c.objBytes == 0 {
 		c.objBytes = 50 << 20
 	}
+	// The chain stops with the event: the last object is cut to what the
+	// flow's rate moves by the event's end, so the event's egress lasts
+	// Duration, as its truth says, and not as long as a whole object takes.
+	c.objBytes = min(c.objBytes, max(64<<10, int64(c.bw*float64(s.end-t))))
 	c.chain, c.chainCl = int32(si+1), int32(cl)
 }
 

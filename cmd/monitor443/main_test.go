@@ -482,9 +482,9 @@ func TestDemoDetectsAttacks(t *testing.T) {
 		events = append(events, a)
 	}
 	// bandwidth_spike judges egress over a minute and wants the clients
-	// that carry it to have pulled through half of it, so an egress spike
-	// is confirmed after about half a minute.
-	limits := map[string]time.Duration{detect.KindSYNFlood: 2 * time.Second, detect.KindBandwidthSpike: 40 * time.Second}
+	// that carry it to have pulled through four fifths of it, so an egress spike
+	// is confirmed after about fifty seconds.
+	limits := map[string]time.Duration{detect.KindSYNFlood: 2 * time.Second, detect.KindBandwidthSpike: 60 * time.Second}
 	for _, ev := range truth.Events {
 		kind := ev.Detectors.List()[0] // the detector that should find it
 		var fired, resolved bool

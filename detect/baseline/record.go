@@ -85,8 +85,12 @@ func (c RecordConfig) Validate() error {
 // today, once MinToday values have been learned. [Verdict.Expected] is the
 // reference, [Verdict.Upper] Margin times it, and [Verdict.Score] is
 // (v − reference) / ((Margin−1)·reference), above 1 exactly when v is above
-// Upper. Only values at most Upper are learned, so an incident does not
-// raise the record. Not safe for concurrent use.
+// Upper. Every learned value enters the record of its day, alarming ones
+// too: the reference holds only previous days, so an incident cannot hide
+// itself, while a transfer that comes at the same hour every day (a nightly
+// backup) alerts on its first day and is the record from then on. The
+// first day's fallback learns only values that do not alarm. Not safe for
+// concurrent use.
 type Record struct {
 	cfg      RecordConfig
 	maxes    []float64 // Days × Bins: the largest value learned in each bin of each remembered season
@@ -158,22 +162,23 @@ func (r *Record) Step(t int64, v float64, learn bool) Verdict {
 		vd.Upper = r.cfg.Margin * ref
 		vd.Score = (v - ref) / ((r.cfg.Margin - 1) * ref)
 	}
-	if learn && !(vd.Ready && vd.Score > 1) {
-		r.learn(t, v)
+	if learn {
+		r.learn(t, v, !(vd.Ready && vd.Score > 1))
 	}
 	return vd
 }
 
 // Learn learns v at t without scoring it, for callers that learn a value
-// later than they score it (see [Record.Step]). Negative and non-finite
-// values are ignored.
-func (r *Record) Learn(t int64, v float64) {
+// later than they score it (see [Record.Step]); normal says whether v was
+// judged normal, which the first day's fallback requires. Negative and
+// non-finite values are ignored.
+func (r *Record) Learn(t int64, v float64, normal bool) {
 	if finite(v) && v >= 0 {
-		r.learn(t, v)
+		r.learn(t, v, normal)
 	}
 }
 
-func (r *Record) learn(t int64, v float64) {
+func (r *Record) learn(t int64, v float64, normal bool) {
 	season, bin := r.position(t)
 	d := int(((season % int64(r.cfg.Days)) + int64(r.cfg.Days)) % int64(r.cfg.Days))
 	if r.seasonOf[d] != season {
@@ -185,8 +190,10 @@ func (r *Record) learn(t int64, v float64) {
 	if season != r.today {
 		r.today, r.nToday, r.todayMax = season, 0, 0
 	}
-	r.nToday++
-	r.todayMax = max(r.todayMax, v)
+	if normal {
+		r.nToday++
+		r.todayMax = max(r.todayMax, v)
+	}
 }
 
 // Reset forgets everything learned.
