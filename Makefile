@@ -31,8 +31,8 @@ build:
 build-libpcap:
 	CGO_ENABLED=1 $(GO) build -tags libpcap -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/monitor443
 
-# Replays the bundled capture (normal traffic with a SYN flood and a
-# bandwidth spike) and prints the alerts and the run summary.
+# Replays the bundled capture (normal traffic with a SYN flood and an
+# egress spike) and prints the alerts and the run summary.
 demo: build
 	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts /tmp/monitor443-demo-alerts.jsonl -output.tls /tmp/monitor443-demo-tls.jsonl
 	@echo "alert events (JSON Lines): /tmp/monitor443-demo-alerts.jsonl"
@@ -139,11 +139,12 @@ EVAL_DIR     ?= /tmp/monitor443-eval
 EVAL_BIN     ?= ./$(BIN)
 EVAL_TARGETS ?= -targets
 EVAL_DOC     ?= docs/detection.md
+EVAL_SYNTH_FLAGS ?=
 eval: build
 	@mkdir -p $(EVAL_DIR)
 	@set -e; for p in $(EVAL_PRESETS); do for s in $(EVAL_SEEDS); do \
 		n=$$p-seed$$s; echo "== $$n: generate and replay"; \
-		./$(BIN) synth -preset $$p -seed $$s -o - -truth $(EVAL_DIR)/$$n.truth.json | \
+		./$(BIN) synth -preset $$p -seed $$s $(EVAL_SYNTH_FLAGS) -o - -truth $(EVAL_DIR)/$$n.truth.json | \
 			$(EVAL_BIN) -r - -progress never -log.level error -output.alerts $(EVAL_DIR)/$$n.alerts.jsonl > $(EVAL_DIR)/$$n.summary.txt 2>&1; \
 		./$(BIN) eval -name $$n -truth $(EVAL_DIR)/$$n.truth.json -alerts $(EVAL_DIR)/$$n.alerts.jsonl \
 			-json $(EVAL_DIR)/$$n.json -markdown $(EVAL_DIR)/$$n.md; \

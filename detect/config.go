@@ -52,11 +52,12 @@ type DetectionConfig struct {
 	// monitored UDP ports (global scope) with the same CUSUM as syn_flood.
 	BandwidthSpike, RequestBurst, SYNFlood, QUICFlood DetectorConfig
 
-	// FlashCrowdShare: a global or per-server request burst or bandwidth
-	// spike alerts only when the heaviest client of the interval accounts
-	// for at least this share of the excess over the baseline; an excess
-	// spread over many light clients is a flash crowd (default 0.8; a
-	// negative value disables the check).
+	// FlashCrowdShare: an SNI-scope request burst alerts only when the
+	// heaviest client of the interval accounts for at least this share of
+	// the excess over the baseline; an excess spread over many light clients
+	// is a flash crowd (default 0.8). A negative value disables that check
+	// and bandwidth_spike's check that new clients pulling without pause
+	// carry the excess.
 	FlashCrowdShare float64
 	// SpoofedSourceRatio: a SYN flood whose unique SYN sources are at least
 	// this fraction of its SYNs is reported as spoofed (default 0.8).
@@ -79,9 +80,14 @@ type DetectorConfig struct {
 	// Quiet is how long, in packet time, the condition must stay off before
 	// an incident resolves (default 2m).
 	Quiet time.Duration
-	// MinVolume (per second, in the detector's unit) keeps small values
-	// quiet: below it on both the value and the expectation nothing alerts.
-	// Defaults: 131072 bytes/s, 5 hellos/s, 8 SYN/s (syn_flood), 10 Initials/s (quic_flood).
+	// MinVolume (per second, in the detector's unit) keeps small values of
+	// request_burst's client, SNI and prefix scopes quiet: below it on both
+	// the value and the expectation nothing alerts (default 5 hellos/s).
+	// The count tests (syn_flood, quic_flood, request_burst at global and
+	// server scope) and bandwidth_spike's records have no volume guard and
+	// ignore it; the other detectors keep their old defaults (131072
+	// bytes/s, 8 SYN/s, 10 Initials/s) only so that configurations that
+	// set them stay valid.
 	MinVolume float64
 	// Static are optional absolute thresholds per scope (per second, in
 	// the detector's unit), a second line that works without a baseline

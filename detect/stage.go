@@ -568,7 +568,7 @@ func (s *stage) anomaly(tr *track, v verdict, m *merged, srv *serverSnap) Anomal
 		where += " " + tr.target
 	}
 	a.Summary = fmt.Sprintf("%s at %s: %s, expected %s (band %s to %s), score %.1f", tr.det, where,
-		fmtUnit(vd.Value, a.Unit), fmtRate(vd.Expected), fmtRate(a.Lower), fmtRate(vd.Upper), a.Score)
+		fmtUnit(vd.Value, a.Unit), fmtSmall(vd.Expected), fmtSmall(a.Lower), fmtSmall(vd.Upper), a.Score)
 	detail := v.why
 	if tr.det == KindSYNFlood && m != nil {
 		detail = joinDetail(detail, s.spoofDetail(&a, m, srv))
