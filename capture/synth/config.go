@@ -418,6 +418,11 @@ func (c Config) Validate() error {
 			bad(path, "must be in [0, 1]", v)
 		}
 	}
+	intIn := func(path string, v, hi int) {
+		if v < 0 || v > hi {
+			bad(path, fmt.Sprintf("must be in [0, %d]", hi), v)
+		}
+	}
 	if c.Duration <= 0 {
 		bad("duration", "must be > 0", c.Duration)
 	}
@@ -434,15 +439,9 @@ func (c Config) Validate() error {
 	frac("quic_fraction", c.QUICFraction)
 	frac("vlan_fraction", c.VLANFraction)
 	frac("qinq_fraction", c.QinQFraction)
-	if c.Servers < 0 || c.Servers > 65536 {
-		bad("servers", "must be in [0, 65536]", c.Servers)
-	}
-	if c.SNIs < 0 || c.SNIs > 1<<20 {
-		bad("snis", "must be in [0, 1048576]", c.SNIs)
-	}
-	if c.Clients < 0 || c.Clients > 1<<24 {
-		bad("clients", "must be in [0, 16777216]", c.Clients)
-	}
+	intIn("servers", c.Servers, 65536)
+	intIn("snis", c.SNIs, 1<<20)
+	intIn("clients", c.Clients, 1<<24)
 	if c.MaxResponseBytes < 0 {
 		bad("max_response_bytes", "must be >= 0", c.MaxResponseBytes)
 	}
@@ -468,18 +467,10 @@ func (c Config) Validate() error {
 	nonneg("scan_rate", c.ScanRate)
 	nonneg("downloads_per_hour", c.DownloadsPerHour)
 	frac("nat_share", c.NATShare)
-	if c.ScanSources < 0 || c.ScanSources > 1<<20 {
-		bad("scan_sources", "must be in [0, 1048576]", c.ScanSources)
-	}
-	if c.Pollers < 0 || c.Pollers > 1<<20 {
-		bad("pollers", "must be in [0, 1048576]", c.Pollers)
-	}
-	if c.NATGateways < 0 || c.NATGateways > 1<<16 {
-		bad("nat_gateways", "must be in [0, 65536]", c.NATGateways)
-	}
-	if c.Crawlers < 0 || c.Crawlers > 1<<16 {
-		bad("crawlers", "must be in [0, 65536]", c.Crawlers)
-	}
+	intIn("scan_sources", c.ScanSources, 1<<20)
+	intIn("pollers", c.Pollers, 1<<20)
+	intIn("nat_gateways", c.NATGateways, 1<<16)
+	intIn("crawlers", c.Crawlers, 1<<16)
 	if c.PollInterval < 0 {
 		bad("poll_interval", "must be >= 0", c.PollInterval)
 	}
