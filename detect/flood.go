@@ -86,12 +86,15 @@ func newFloodState(warmup int) *floodState {
 }
 
 // unanswered returns the SYNs of the previous interval that neither it nor
-// this interval completed. Completions pay for the oldest SYNs first.
+// this interval completed. An interval's completions pay for its own SYNs
+// first (a handshake takes one round trip, far less than an interval) and
+// what is left for the previous interval's: paying the oldest first would
+// keep a whole interval's SYNs pending, and any fall of the rate would then
+// count them as unanswered.
 func (fs *floodState) unanswered(syn, hs uint64) uint64 {
-	late := min(fs.pending, hs)
-	u := fs.pending - late
-	hs -= late
-	fs.pending = syn - min(syn, hs)
+	now := min(syn, hs)
+	u := fs.pending - min(fs.pending, hs-now)
+	fs.pending = syn - now
 	return u
 }
 

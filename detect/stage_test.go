@@ -24,8 +24,8 @@ func newTestStage(c DetectionConfig) (*stage, *[]Anomaly) {
 // intervals of 4 SYN/s, all completed, leave no SYN unanswered, so the
 // learned rate is the floor 1/300 per interval. A SYN counts as unanswered
 // when neither its interval nor the next completes it, so the flood of
-// intervals 10 to 12 (40 SYN, 4 completed) shows 32, 36 and 36 unanswered
-// SYNs in intervals 11 to 13. The first adds 32·ln 20 ≈ 96 nats to the
+// intervals 10 to 12 (40 SYN, 4 completed) shows 36 unanswered SYNs in each
+// of intervals 11 to 13. The first adds 36·ln 20 ≈ 108 nats to the
 // ρ = 20 test, capped at 1.25·H = 25, so both intervals 11 and 12 alarm and
 // 2-of-3 fires at the end of interval 12 (t0+13 s). The filter holds through
 // interval 14 (last firing at its end, t0+15 s); once the unanswered SYNs
@@ -392,6 +392,30 @@ func TestStaticBandwidthReportsRate(t *testing.T) {
 	}
 	if len(*out) == 0 {
 		t.Error("no alert above the static threshold")
+	}
+}
+
+// TestUnansweredSYNs: a handshake that completes in the interval after its
+// SYN is not unanswered, a rate that falls by half from one second to the
+// next leaves no phantom unanswered SYNs, and a flood's SYNs are counted one
+// interval late.
+func TestUnansweredSYNs(t *testing.T) {
+	t.Parallel()
+	fs := newFloodState(10)
+	for i, tt := range []struct{ syn, hs, want uint64 }{
+		{syn: 40, hs: 40, want: 0},
+		{syn: 40, hs: 37, want: 0}, // three complete in the next interval
+		{syn: 40, hs: 43, want: 0},
+		{syn: 49, hs: 49, want: 0},
+		{syn: 18, hs: 18, want: 0}, // the rate halves
+		{syn: 500, hs: 20, want: 0},
+		{syn: 500, hs: 20, want: 480},
+		{syn: 20, hs: 20, want: 480},
+		{syn: 20, hs: 20, want: 0},
+	} {
+		if got := fs.unanswered(tt.syn, tt.hs); got != tt.want {
+			t.Errorf("interval %d (%d SYN, %d completed): %d unanswered, want %d", i, tt.syn, tt.hs, got, tt.want)
+		}
 	}
 }
 
