@@ -28,8 +28,10 @@ import (
 //     by the time its rise is certain the minute before it was already
 //     busier than normal.
 //
-// and the rise is spread over many clients (the heaviest client of the
-// window carries less than half of it). A rise that one client carries is
+// and the rise is spread over many clients: the heaviest client of the
+// window carries less than a fifth of it (a rise of hundreds of clients has
+// no client anywhere near that; a crawler or a NAT gateway that supplies a
+// good part of a small site's rise is not a crowd of bots). A rise that one client carries is
 // judged at client scope, against that client's own history and the
 // heaviest clients' normal rate, so a crawler or a busy NAT gateway is not
 // compared with the whole site.
@@ -188,7 +190,7 @@ func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verd
 	_, beyond, ok := s.mix.shifted()
 	top := s.mix.topClient()
 	ev := fmt.Sprintf("ClientHellos %s/s against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
-	spread := winExcess > 0 && top < 0.5*winExcess
+	spread := winExcess > 0 && top < 0.2*winExcess
 	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held
 	switch {
 	case spread && ok && beyond >= 0.25*winExcess:
@@ -214,8 +216,8 @@ func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verd
 		}
 	}
 	why := "spread over many clients with the usual mix of client stacks: a flash crowd"
-	if top >= 0.5*winExcess {
-		why = fmt.Sprintf("carried by one client (%.0f of the last %.0f s's %.0f hellos), which is judged at client scope", top, ivs*s.ivSec, n)
+	if top >= 0.2*winExcess {
+		why = fmt.Sprintf("carried largely by one client (%.0f of the last %.0f s's %.0f hellos), which is judged at client scope", top, ivs*s.ivSec, n)
 	}
 	return verdict{vd: vd, why: joinDetail(ev, why)}
 }
