@@ -10,7 +10,7 @@ BIN       := bin/monitor443
 DEMO_PCAP := testdata/demo.pcap
 # Debian packages the tests use: real servers, real clients and reference tools.
 DEB_PKGS  := libpcap-dev tcpdump tshark nginx curl openssl hping3 tcpreplay iproute2 pcapfix \
-             prometheus prometheus-alertmanager ca-certificates
+             prometheus prometheus-alertmanager ca-certificates chromium
 GOTESTFLAGS ?=
 FUZZTIME ?= 10s
 
@@ -34,9 +34,35 @@ build-libpcap:
 # Replays the bundled capture (normal traffic with a SYN flood and an
 # egress spike) and prints the alerts and the run summary.
 demo: build
-	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts /tmp/monitor443-demo-alerts.jsonl -output.tls /tmp/monitor443-demo-tls.jsonl
+	./$(BIN) -r $(DEMO_PCAP) -config.file testdata/demo.yml -output.alerts /tmp/monitor443-demo-alerts.jsonl -output.tls /tmp/monitor443-demo-tls.jsonl -output.report /tmp/monitor443-demo-report.html
 	@echo "alert events (JSON Lines): /tmp/monitor443-demo-alerts.jsonl"
 	@echo "TLS records (JSON Lines):  /tmp/monitor443-demo-tls.jsonl"
+	@echo "HTML report (open it in a browser): /tmp/monitor443-demo-report.html"
+
+# The report's chart library (docs/report.md) is vendored in REPORT_ASSETS.
+# report-assets fetches the pinned npm tarball again, checks its integrity
+# against the registry's and that the vendored files are its files
+# (UPDATE=1 copies them instead, for an upgrade).
+UPLOT_VERSION := 1.6.32
+UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+REPORT_ASSETS := cmd/monitor443/internal/report/assets
+.PHONY: report-assets report-screenshots
+report-assets:
+	@set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	npm pack --silent --pack-destination $$d uplot@$(UPLOT_VERSION) >/dev/null; \
+	got="sha512-$$(openssl dgst -sha512 -binary $$d/uplot-$(UPLOT_VERSION).tgz | base64 -w0)"; \
+	[ "$$got" = "$(UPLOT_INTEGRITY)" ] || { echo "uplot $(UPLOT_VERSION): integrity $$got, want $(UPLOT_INTEGRITY)"; exit 1; }; \
+	[ "$$(npm view uplot@$(UPLOT_VERSION) dist.integrity)" = "$(UPLOT_INTEGRITY)" ] || { echo "uplot $(UPLOT_VERSION): the registry's integrity differs"; exit 1; }; \
+	tar -xzf $$d/uplot-$(UPLOT_VERSION).tgz -C $$d; \
+	for f in dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE; do \
+		v=$(REPORT_ASSETS)/$$(basename $$f); [ $$f = LICENSE ] && v=$(REPORT_ASSETS)/uPlot.LICENSE; \
+		if [ -n "$(UPDATE)" ]; then cp $$d/package/$$f $$v; else cmp $$d/package/$$f $$v; fi; \
+	done; \
+	echo "uplot $(UPLOT_VERSION): tarball integrity checked; $(REPORT_ASSETS) $(if $(UPDATE),updated,matches)"
+
+# Rewrites the README's screenshots (docs/img) from the browser tests.
+report-screenshots:
+	$(GO) test -count=1 -run 'TestReportBrowser|TestLivePageBrowser' ./cmd/monitor443/ -args -report.screenshots $(CURDIR)/docs/img
 
 # Installs the Debian packages the tests use, if any is missing.
 deps:

@@ -43,6 +43,7 @@ type options struct {
 	logFormat     string
 	outputTLS     string
 	outputAlerts  string
+	outputReport  string
 	progress      string
 	showVersion   bool
 	cpuProfile    string
@@ -58,6 +59,7 @@ Usage:
   monitor443 [flags]                 capture live on the default-route interface
   monitor443 -i IFACE [flags]        capture live on IFACE (needs CAP_NET_RAW)
   monitor443 -r FILE [-r FILE] ...   replay capture files (pcap, pcapng, .gz; "-" = stdin)
+  monitor443 report -r FILE -o HTML  replay files and write an HTML incident report (see: monitor443 report -help)
   monitor443 synth [flags] -o FILE   write a synthetic capture (see: monitor443 synth -help)
   monitor443 dashboards export DIR   write the Grafana dashboards (or: dashboards push, see -help)
   monitor443 eval -truth T -alerts A score alerts against a labelled capture's truth (see: monitor443 eval -help)
@@ -85,6 +87,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.logFormat, "log.format", "text", "log `FORMAT`: text or json")
 	fs.StringVar(&o.outputTLS, "output.tls", "", "write one JSON object per TLS connection to `PATH` (\"-\" = stdout)")
 	fs.StringVar(&o.outputAlerts, "output.alerts", "", "write alert events (firing, resolved) as JSON Lines to `PATH` (\"-\" = stdout)")
+	fs.StringVar(&o.outputReport, "output.report", "", "when the run ends, write a self-contained HTML report (timelines, incidents, TLS posture, capture health) to `PATH`")
 	fs.StringVar(&o.progress, "progress", "auto", "show replay progress on stderr: auto (when stderr is a terminal), always or never")
 	fs.BoolVar(&o.showVersion, "version", false, "print version and build information and exit")
 	fs.StringVar(&o.cpuProfile, "debug.cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance reports)")
@@ -99,6 +102,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
+		case "report":
+			return runReport(ctx, args[1:], stdin, stdout, stderr)
 		case "synth":
 			return runSynth(ctx, args[1:], stdout, stderr)
 		case "dashboards":
@@ -254,6 +259,10 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	if err != nil {
 		return usageError{err}
 	}
+	rep, err := newReportOutput(o.outputReport, o, cfg.Detection.Interval)
+	if err != nil {
+		return usageError{err}
+	}
 	var block detect.Blocklist
 	if cfg.TLS.BlocklistFile != "" {
 		f, err := os.Open(cfg.TLS.BlocklistFile)
@@ -368,6 +377,8 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			}
 		}
 	}
+	rep.wire(&ecfg)
+	live := newLive(o, file != nil, &ecfg, book)
 	eng := detect.NewEngine(ecfg, logger)
 	if file != nil {
 		reg.MustRegister(newFileCollector(file))
@@ -409,7 +420,7 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 			return s
 		}
 		var err error
-		if ws, err = startWeb(addr, o.webConfig, newMux(reg, eng, book, st), logger); err != nil {
+		if ws, err = startWeb(addr, o.webConfig, newMux(reg, eng, book, st, live), logger); err != nil {
 			return err
 		}
 	}
@@ -483,6 +494,9 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 		damage = file.Damage()
 	}
 	printSummary(stderr, eng, time.Since(start), ctx.Err() != nil, alerts.Load(), book, damage)
+	if rerr := rep.write(eng, file, time.Since(start), ctx.Err() != nil, anomaliesDropped.Load(), stdout); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
 	return err
 }
 

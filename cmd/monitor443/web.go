@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/monitor443/monitor443/cmd/monitor443/internal/report"
 	"github.com/monitor443/monitor443/detect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -143,7 +144,7 @@ type webServer struct {
 	done chan error
 }
 
-func newMux(reg *prometheus.Registry, eng *detect.Engine, book *alertBook, st func() status) *http.ServeMux {
+func newMux(reg *prometheus.Registry, eng *detect.Engine, book *alertBook, st func() status, live *report.Live) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -168,9 +169,16 @@ func newMux(reg *prometheus.Registry, eng *detect.Engine, book *alertBook, st fu
 	mux.HandleFunc("/api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, st())
 	})
+	if live != nil {
+		mux.HandleFunc("/api/v1/report", live.ServeData)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
+			return
+		}
+		if live != nil {
+			live.ServePage(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

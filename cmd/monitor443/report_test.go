@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var reportScreenshots = flag.String("report.screenshots", "", "save the browser tests' screenshots of the report and the live page in `DIR`")
+
+// writeDemoReport writes the demo capture's report and returns its path.
+func writeDemoReport(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "demo report.html")
+	code, stdout, stderr := runCLI(t, "report", "-r", demoCapture, "-config.file", "../../testdata/demo.yml", "-o", out, "-log.level", "error")
+	if code != 0 {
+		t.Fatalf("report exit %d: %s", code, stderr)
+	}
+	if want := "report: " + out + "\n"; stdout != want {
+		t.Errorf("stdout = %q, want %q", stdout, want)
+	}
+	return out
+}
+
+func TestReportSubcommand(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(writeDemoReport(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{`<h3>syn_flood <span class="sev">critical</span> at global`,
+		`<h3>bandwidth_spike <span class="sev">critical</span> at global`, `id="tls"`, `id="health"`, "www.shop-0.example"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Self-contained: nothing is loaded from elsewhere.
+	if m := regexp.MustCompile(`(?i)<(script|link|img|iframe)[^>]+(src|href)=`).FindString(page); m != "" {
+		t.Errorf("report loads a resource: %s", m)
+	}
+	if len(b) > 1<<20 {
+		t.Errorf("demo report is %d bytes", len(b))
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{name: "no output", args: []string{"report", "-r", demoCapture}, code: 2},
+		{name: "no input", args: []string{"report", "-o", "x.html"}, code: 2},
+		{name: "missing folder", args: []string{"-r", demoCapture, "-output.report", "no/such/dir/r.html"}, code: 2},
+		{name: "help", args: []string{"report", "-help"}, code: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if code, _, stderr := runCLI(t, tt.args...); code != tt.code {
+				t.Errorf("exit %d, want %d: %s", code, tt.code, stderr)
+			}
+		})
+	}
+}
+
+// chromium returns the headless browser, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium not installed (Debian package chromium; make deps installs it): browser test skipped")
+	return ""
+}
+
+// browse loads url in headless Chromium, saves a screenshot and returns
+// the DOM after the page's scripts ran. It fails on any console message:
+// the page logs nothing when all is well.
+func browse(t *testing.T, bin, url, shot string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	common := []string{"--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-extensions",
+		"--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--window-size=1280,2400"}
+	dir := t.TempDir()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, append(common, "--user-data-dir="+filepath.Join(dir, "dump"), "--dump-dom", url)...)
+	cmd.Stderr = &stderr
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom %s: %v\n%s", url, err, stderr.String())
+	}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.Contains(l, ":CONSOLE") {
+			t.Errorf("console message: %s", l)
+		}
+	}
+	if shot != "" {
+		cmd := exec.CommandContext(ctx, bin, append(common, "--user-data-dir="+filepath.Join(dir, "shot"), "--screenshot="+shot, "--hide-scrollbars", url)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("chromium --screenshot: %v\n%s", err, out)
+		} else {
+			t.Logf("screenshot: %s", shot)
+		}
+	}
+	return string(dom)
+}
+
+// checkCharts checks that the page drew every chart with data, the SYN
+// flood and bandwidth spike spans on their charts, and no error.
+func checkCharts(t *testing.T, dom string) {
+	t.Helper()
+	body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
+	if !strings.Contains(body, `data-ready="1"`) || !strings.Contains(body, `data-charts="5"`) {
+		t.Fatalf("page did not draw its five charts: %s", body)
+	}
+	if !strings.Contains(body, `data-requests="0"`) {
+		t.Errorf("page made requests: %s", body)
+	}
+	if m := regexp.MustCompile(`<ul id="errors"[^>]*>(.*?)</ul>`).FindStringSubmatch(dom); m == nil || m[1] != "" {
+		t.Errorf("page reported errors: %v", m)
+	}
+	charts := regexp.MustCompile(`<section class="chart" id="chart-(\w+)" data-points="(\d+)" data-spans="([\w,]*)">`).FindAllStringSubmatch(dom, -1)
+	if len(charts) != 5 {
+		t.Fatalf("found %d charts, want 5", len(charts))
+	}
+	spans := map[string]string{}
+	for _, c := range charts {
+		if n, _ := strconv.Atoi(c[2]); n == 0 {
+			t.Errorf("chart %s drew no data", c[1])
+		}
+		spans[c[1]] = c[3]
+		if !strings.Contains(dom, `id="chart-`+c[1]+`"`) || !regexp.MustCompile(`id="chart-`+c[1]+`".*?<canvas`).MatchString(dom) {
+			t.Errorf("chart %s has no canvas", c[1])
+		}
+	}
+	if !strings.Contains(spans["syn"], "syn_flood") {
+		t.Errorf("SYN chart spans %q, want syn_flood", spans["syn"])
+	}
+	if !strings.Contains(spans["bytes"], "bandwidth_spike") {
+		t.Errorf("bytes chart spans %q, want bandwidth_spike", spans["bytes"])
+	}
+}
+
+func screenshot(t *testing.T, name string) string {
+	if *reportScreenshots == "" {
+		return filepath.Join(t.TempDir(), name)
+	}
+	return filepath.Join(*reportScreenshots, name)
+}
+
+// TestReportBrowser opens the demo capture's report in headless Chromium.
+func TestReportBrowser(t *testing.T) {
+	t.Parallel()
+	bin := chromium(t)
+	path := writeDemoReport(t)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom := browse(t, bin, "file://"+filepath.ToSlash(abs), screenshot(t, "report.png"))
+	checkCharts(t, dom)
+	if !strings.Contains(dom, `href="#incident-`) {
+		t.Error("timeline does not link to the incidents")
+	}
+}
+
+// TestLivePageBrowser opens the live page of a replay that is still
+// running (it lingers) in headless Chromium.
+func TestLivePageBrowser(t *testing.T) {
+	t.Parallel()
+	bin := chromium(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := freeAddr(t)
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"-r", demoCapture, "-config.file", "../../testdata/demo.yml", "-web.listen-address", addr,
+			"-web.linger", "2m", "-log.level", "error"}, nil, io.Discard, &stderr)
+	}()
+	// Wait until the replay has raised both events.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var d struct {
+			Spans []struct{ Kind string } `json:"spans"`
+		}
+		if resp, err := http.Get("http://" + addr + "/api/v1/report"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&d)
+			resp.Body.Close()
+		}
+		if len(d.Spans) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live data never had the two events: %+v", d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	dom := browse(t, bin, "http://"+addr+"/", screenshot(t, "live.png"))
+	checkCharts(t, dom)
+	for _, want := range []string{`href="metrics"`, `href="api/v1/alerts"`} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("live page lacks %s", want)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr.String())
+	}
+}
