@@ -67,6 +67,7 @@
     plots.forEach(function (p) { p.destroy(); });
     plots = [];
     var box = document.getElementById("charts");
+    box.style.minHeight = box.offsetHeight + "px"; // keep the scroll position across a refresh
     box.textContent = "";
     var tl = data.timeline, width = Math.max(400, box.clientWidth || 1000);
     charts.forEach(function (c) {

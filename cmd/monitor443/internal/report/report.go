@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,7 @@ type Recorder struct {
 	versions  *tally
 	ciphers   *tally
 	snis      *tally
+	servers   *tally
 	ja4s      *tally
 	alpns     *tally
 	certs     *tally
@@ -80,6 +82,7 @@ func New(cfg Config) *Recorder {
 		versions:  newTally(cfg.MaxKeys),
 		ciphers:   newTally(cfg.MaxKeys),
 		snis:      newTally(cfg.MaxKeys),
+		servers:   newTally(cfg.MaxKeys),
 		ja4s:      newTally(cfg.MaxKeys),
 		alpns:     newTally(cfg.MaxKeys),
 		certs:     newTally(cfg.MaxKeys),
@@ -123,6 +126,7 @@ func (r *Recorder) TLS(rec *detect.TLSRecord) {
 	r.versions.add(orNone(rec.ServerVersion, "(no server answer)"), ts)
 	r.ciphers.add(orNone(rec.Cipher, "(no server answer)"), ts)
 	r.snis.add(orNone(rec.SNI, "(no SNI)"), ts)
+	r.servers.add(net.JoinHostPort(rec.DstIP, strconv.Itoa(int(rec.DstPort))), ts)
 	r.ja4s.add(orNone(rec.JA4, "(none)"), ts)
 	r.alpns.add(orNone(rec.ALPNSelected, "(none selected)"), ts)
 	if c := rec.Cert; c != nil {
@@ -430,6 +434,7 @@ func (r *Recorder) view(meta Meta) view {
 		r.versions.top("TLS versions negotiated", r.cfg.TopN),
 		r.ciphers.top("Cipher suites negotiated", r.cfg.TopN),
 		r.snis.top("Top SNIs", r.cfg.TopN),
+		r.servers.top("Busiest servers by TLS connections", r.cfg.TopN),
 		r.ja4s.top("Top JA4 fingerprints", r.cfg.TopN),
 		r.alpns.top("ALPN selected", r.cfg.TopN),
 	}
