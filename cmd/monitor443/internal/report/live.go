@@ -18,7 +18,7 @@ type Live struct {
 	alerts   func() []detect.Anomaly
 
 	mu        sync.Mutex
-	ring      []liveInterval // oldest first, at most len(cap)
+	ring      []liveInterval // oldest first, at most max
 	max       int
 	incidents map[string]*detect.Anomaly
 	order     []string
