@@ -576,8 +576,8 @@ func (c Config) Validate() error {
 //     must not alert.
 //   - "eval-short": six hours of eval-small with two attacks and one benign
 //     event, for CI.
-//   - "eval-large": six busy hours of a large network (about 500 conn/s at
-//     15:00) with a compressed attack day.
+//   - "eval-large": 2 h 45 min of a large network (about 500 conn/s at
+//     the 15:00 peak) with a compressed attack day.
 //   - "eval-cold", "eval-cold-large": three minutes with a SYN flood 10 s
 //     in, small and large network.
 func Presets() map[string]Config {

@@ -125,57 +125,61 @@ func evalShort() Config {
 	return c
 }
 
-// evalLarge is six busy hours (09:00-15:00) of the large network: a benign
-// first hour, then a compressed day of attacks and benign events.
+// evalLarge is 2 h 45 min (09:00-11:45) of the large network: 40 benign
+// minutes, then a compressed day of attacks and benign events, one every
+// five minutes (the longer ones overlap the next).
 func evalLarge() Config {
 	c := evalLargeBase()
 	c.Start = defaultStart.Add(9 * time.Hour)
-	c.Duration = 6 * time.Hour
+	// Forty minutes to learn, then one event every five minutes: at about
+	// 500 connections a second each hour is some 150 million frames, so the
+	// schedule is packed to keep a run within minutes.
+	c.Duration = 2*time.Hour + 45*time.Minute
 	m, s := time.Minute, time.Second
-	o := func(h, mm int) time.Duration { return at(0, h-9, mm) }
+	slot := func(k int) time.Duration { return 40*time.Minute + time.Duration(k)*5*time.Minute }
 	c.Events = []Event{
-		{Kind: SYNFlood, Start: o(10, 0), Duration: 2 * m, Factor: 20, Target: 3, AnswerFraction: 0.3, SYNACKRetries: 2,
+		{Kind: SYNFlood, Start: slot(0), Duration: 2 * m, Factor: 20, Target: 3, AnswerFraction: 0.3, SYNACKRetries: 2,
 			Label: "spoofed SYN flood 20x", TargetLatency: fast},
-		{Kind: BigDownload, Start: o(10, 10), Duration: 3 * m, Rate: 20e6, Target: 11, Label: "big download"},
-		{Kind: SYNFlood, Start: o(10, 20), Duration: 5 * m, Factor: 3, Target: 12, FixedTTL: 54, RSTFraction: 0.03,
+		{Kind: BigDownload, Start: slot(1), Duration: 3 * m, Rate: 20e6, Target: 11, Label: "big download"},
+		{Kind: SYNFlood, Start: slot(2), Duration: 5 * m, Factor: 3, Target: 12, FixedTTL: 54, RSTFraction: 0.03,
 			AnswerFraction: 0.5, SYNACKRetries: 2, Label: "spoofed SYN flood 3x, fixed TTL", TargetLatency: slow},
-		{Kind: BotnetFlood, Start: o(10, 35), Duration: 3 * m, Factor: 5, Target: 0, Sources: 300, IPv6: true, Mixed: true,
+		{Kind: BotnetFlood, Start: slot(3), Duration: 3 * m, Factor: 5, Target: 0, Sources: 300, IPv6: true, Mixed: true,
 			SYNACKRetries: 2, Label: "IPv6 botnet 5x", TargetLatency: slow},
-		{Kind: SYNFlood, Start: o(10, 50), Duration: 2 * m, Factor: 10, Target: 9, NoOptions: true, AnswerFraction: 0.3,
+		{Kind: SYNFlood, Start: slot(4), Duration: 2 * m, Factor: 10, Target: 9, NoOptions: true, AnswerFraction: 0.3,
 			SYNACKRetries: 2, Label: "SYN flood 10x without options", TargetLatency: fast},
-		{Kind: RequestBurst, Start: o(11, 0), Duration: 40 * s, Rate: 30, Target: 4,
+		{Kind: RequestBurst, Start: slot(5), Duration: 40 * s, Rate: 30, Target: 4,
 			Label: "single-client burst 30/s", TargetLatency: med},
-		{Kind: EgressSpike, Start: o(11, 10), Duration: 100 * s, Factor: 8, Target: 19, Sources: 3,
+		{Kind: EgressSpike, Start: slot(6), Duration: 100 * s, Factor: 8, Target: 19, Sources: 3,
 			Label: "egress spike 8x", TargetLatency: slow},
-		{Kind: BotnetFlood, Start: o(11, 25), Duration: 3 * m, Factor: 4, Target: 6, Sources: 500, Mixed: true,
+		{Kind: BotnetFlood, Start: slot(7), Duration: 3 * m, Factor: 4, Target: 6, Sources: 500, Mixed: true,
 			SYNACKRetries: 2, Label: "IPv4 botnet 4x", TargetLatency: slow},
-		{Kind: DistributedBurst, Start: o(11, 40), Duration: 75 * s, Factor: 3, Target: -1, Sources: 600,
+		{Kind: DistributedBurst, Start: slot(8), Duration: 75 * s, Factor: 3, Target: -1, Sources: 600,
 			Label: "distributed burst 3x over all servers", TargetLatency: med},
-		{Kind: FlashCrowd, Start: o(11, 50), Duration: 15 * m, Factor: 4, Ramp: 5 * m, Target: 2, Sources: 20_000,
+		{Kind: FlashCrowd, Start: slot(9), Duration: 15 * m, Factor: 4, Ramp: 5 * m, Target: 2, Sources: 20_000,
 			Label: "flash crowd 4x"},
-		{Kind: EgressSpike, Start: o(12, 10), Duration: 2 * m, Factor: 6, Target: 10, Sources: 4,
+		{Kind: EgressSpike, Start: slot(10), Duration: 2 * m, Factor: 6, Target: 10, Sources: 4,
 			Label: "egress spike 6x", TargetLatency: slow},
-		{Kind: DistributedBurst, Start: o(12, 20), Duration: 60 * s, Factor: 4, Target: 1, Sources: 700,
+		{Kind: DistributedBurst, Start: slot(11), Duration: 60 * s, Factor: 4, Target: 1, Sources: 700,
 			Label: "distributed burst 4x", TargetLatency: med},
-		{Kind: EgressSpike, Start: o(12, 30), Duration: 10 * m, Factor: 2, Target: 27, Sources: 6,
+		{Kind: EgressSpike, Start: slot(12), Duration: 10 * m, Factor: 2, Target: 27, Sources: 6,
 			Label: "sustained egress 2x (mirroring)", TargetLatency: sust},
-		{Kind: QUICFlood, Start: o(12, 50), Duration: 2 * m, Factor: 10, Target: 0,
+		{Kind: QUICFlood, Start: slot(13), Duration: 2 * m, Factor: 10, Target: 0,
 			Label: "QUIC Initial flood 10x", TargetLatency: fast},
-		{Kind: ReleaseWave, Start: o(13, 0), Duration: 20 * m, Rate: 2, Ramp: 5 * m, Target: 35, Sources: 3000,
+		{Kind: ReleaseWave, Start: slot(14), Duration: 20 * m, Rate: 2, Ramp: 5 * m, Target: 35, Sources: 3000,
 			Label: "release wave"},
-		{Kind: SYNFlood, Start: o(13, 25), Duration: 3 * m, Factor: 3, Target: 5, AnswerFraction: 0.5, SYNACKRetries: 2,
+		{Kind: SYNFlood, Start: slot(15), Duration: 3 * m, Factor: 3, Target: 5, AnswerFraction: 0.5, SYNACKRetries: 2,
 			Label: "SYN flood 3x", TargetLatency: slow},
-		{Kind: EgressSpike, Start: o(13, 40), Duration: 5 * m, Factor: 3, Target: 8, Sources: 4,
+		{Kind: EgressSpike, Start: slot(16), Duration: 5 * m, Factor: 3, Target: 8, Sources: 4,
 			Label: "sustained egress 3x (exfiltration)", TargetLatency: sust},
-		{Kind: RequestBurst, Start: o(13, 55), Duration: 40 * s, Rate: 20, Target: 7,
+		{Kind: RequestBurst, Start: slot(17), Duration: 40 * s, Rate: 20, Target: 7,
 			Label: "single-client burst 20/s", TargetLatency: med},
-		{Kind: EgressSpike, Start: o(14, 5), Duration: 100 * s, Factor: 7, Target: 14, Sources: 3,
+		{Kind: EgressSpike, Start: slot(18), Duration: 100 * s, Factor: 7, Target: 14, Sources: 3,
 			Label: "egress spike 7x", TargetLatency: slow},
-		{Kind: QUICFlood, Start: o(14, 15), Duration: 3 * m, Factor: 3, Target: 4,
+		{Kind: QUICFlood, Start: slot(19), Duration: 3 * m, Factor: 3, Target: 4,
 			Label: "QUIC Initial flood 3x", TargetLatency: slow},
-		{Kind: BotnetFlood, Start: o(14, 30), Duration: 3 * m, Factor: 5, Target: 0, Sources: 250, IPv6: true, Mixed: true,
+		{Kind: BotnetFlood, Start: slot(20), Duration: 3 * m, Factor: 5, Target: 0, Sources: 250, IPv6: true, Mixed: true,
 			SYNACKRetries: 2, Label: "IPv6 botnet 5x", TargetLatency: slow},
-		{Kind: SYNFlood, Start: o(14, 45), Duration: m, Factor: 10, Target: 13, AnswerFraction: 0.3, SYNACKRetries: 2,
+		{Kind: SYNFlood, Start: slot(21), Duration: m, Factor: 10, Target: 13, AnswerFraction: 0.3, SYNACKRetries: 2,
 			Label: "SYN flood 10x", TargetLatency: fast},
 	}
 	return c
