@@ -76,7 +76,7 @@ deps:
 # The whole suite: unit, race, conformance, live-capture (network
 # namespaces, as root), integration with the real Prometheus and
 # Alertmanager, rule tests, and the generated-files check.
-test: deps vet lint test-go integration e2e eval-short bench-smoke fuzz-smoke check-generate package-test
+test: deps vet lint test-go integration fleet e2e eval-short bench-smoke fuzz-smoke check-generate package-test
 	deploy/prometheus/check.sh
 	@echo "make test: all passed"
 
