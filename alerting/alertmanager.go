@@ -137,8 +137,11 @@ func (am *Alertmanager) buildBody(n *Notification, now time.Time) ([]byte, error
 	return json.Marshal([]postableAlert{pa})
 }
 
-// Send posts n to every configured Alertmanager. It succeeds if any accepts;
-// it asks for a retry if none accepted and any failure was retryable.
+// Send posts n to every configured Alertmanager, as Prometheus does: the
+// members of a cluster each hold the alert and deduplicate notifications
+// among themselves, so that one member's loss loses nothing. It succeeds if
+// any accepts; it asks for a retry if none accepted and any failure was
+// retryable.
 func (am *Alertmanager) Send(ctx context.Context, n *Notification) (bool, error) {
 	now := am.now()
 	body, err := am.buildBody(n, now)
@@ -148,14 +151,16 @@ func (am *Alertmanager) Send(ctx context.Context, n *Notification) (bool, error)
 	h := http.Header{}
 	setAuth(h, am.cfg.BearerToken, am.cfg.BasicAuth)
 	var (
-		errs  []error
-		retry bool
-		last  = &DeliveryError{Reason: ReasonOther}
+		errs     []error
+		retry    bool
+		accepted bool
+		last     = &DeliveryError{Reason: ReasonOther}
 	)
 	for i, u := range am.urls {
 		r, err := postJSON(ctx, am.client, u, h, body, am.now)
 		if err == nil {
-			return false, nil
+			accepted = true
+			continue
 		}
 		retry = retry || r
 		var de *DeliveryError
@@ -167,6 +172,9 @@ func (am *Alertmanager) Send(ctx context.Context, n *Notification) (bool, error)
 			last.StatusCode = de.StatusCode
 		}
 		errs = append(errs, fmt.Errorf("alertmanager %d (%s): %w", i, RedactURL(u), err))
+	}
+	if accepted {
+		return false, nil
 	}
 	last.Err = errors.Join(errs...)
 	return retry, last

@@ -227,6 +227,17 @@ func TestAlertmanagerHAPair(t *testing.T) {
 	if got := len(down.requests()); got != 1 {
 		t.Errorf("failing Alertmanager got %d requests, want 1 (post to all)", got)
 	}
+	// Both up: each holds the alert, so the cluster survives either's loss.
+	a, b := newReceiver(t), newReceiver(t)
+	au, _ := url.Parse(a.srv.URL)
+	bu, _ := url.Parse(b.srv.URL)
+	both := NewAlertmanager(AlertmanagerConfig{URLs: []*url.URL{au, bu}, ResendInterval: time.Minute, Timeout: time.Second}, nil)
+	if _, err := both.Send(context.Background(), sampleNotification()); err != nil {
+		t.Fatal(err)
+	}
+	if na, nb := len(a.requests()), len(b.requests()); na != 1 || nb != 1 {
+		t.Errorf("with both members up they got %d and %d posts, want 1 each", na, nb)
+	}
 	// Both down: retryable.
 	down2 := newReceiver(t, status(http.StatusBadGateway), status(http.StatusBadRequest))
 	d2, _ := url.Parse(down2.srv.URL)
