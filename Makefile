@@ -166,7 +166,7 @@ bench-live: build
 # scored by monitor443 eval. On the 2-core development machine eval-small
 # takes about 75 s a seed and eval-large (2 h 45 min at about 500 new
 # connections/s, some 420 million frames) about 6 minutes, so the whole run
-# of three seeds takes about 25 minutes. The summary goes to
+# of three seeds takes about half an hour. The summary goes to
 # docs/detection.md between the eval markers. EVAL_BIN replays with another
 # build (for example the detectors of an older commit).
 EVAL_SEEDS   ?= 1 2 3
