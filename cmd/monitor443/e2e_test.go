@@ -780,29 +780,17 @@ func e2eStartPrometheus(t *testing.T, dir, bin, target string) *e2eProm {
 
 // query runs an instant query and returns the vector's values by label set.
 func (p *e2eProm) query(q string) (map[string]float64, error) {
-	resp, err := http.Get("http://" + p.addr + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
+	var d struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
+		} `json:"result"`
+	}
+	if err := promAPI(p.addr, "/api/v1/query", url.Values{"query": {q}}, &d); err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: %s", q, r.Error)
 	}
 	out := map[string]float64{}
-	for _, s := range r.Data.Result {
+	for _, s := range d.Result {
 		v, _ := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
 		delete(s.Metric, "instance")
 		delete(s.Metric, "job")

@@ -200,25 +200,11 @@ func fleetProm(t *testing.T, bin, dir, name string, cfg map[string]any) *fleetPr
 
 // fleetVector runs an instant query on a Prometheus.
 func fleetVector(addr, q string) ([]fleetSample, error) {
-	resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		return nil, err
+	var d struct {
+		Result []fleetSample `json:"result"`
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []fleetSample `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, r.Error)
-	}
-	return r.Data.Result, nil
+	err := promAPI(addr, "/api/v1/query", url.Values{"query": {q}}, &d)
+	return d.Result, err
 }
 
 type fleetSample struct {
@@ -236,29 +222,17 @@ func (s fleetSample) float() float64 {
 // would draw.
 func fleetRange(addr, q string, start time.Time) ([]map[string]string, error) {
 	v := url.Values{"query": {q}, "start": {fmt.Sprint(start.Unix())}, "end": {fmt.Sprint(time.Now().Unix() + 1)}, "step": {"1"}}
-	resp, err := http.Get("http://" + addr + "/api/v1/query_range?" + v.Encode())
-	if err != nil {
+	var d struct {
+		Result []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := promAPI(addr, "/api/v1/query_range", v, &d); err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Metric map[string]string `json:"metric"`
-				Values [][2]any          `json:"values"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("%s", r.Error)
 	}
 	var out []map[string]string
-	for _, s := range r.Data.Result {
+	for _, s := range d.Result {
 		if len(s.Values) > 0 {
 			out = append(out, s.Metric)
 		}

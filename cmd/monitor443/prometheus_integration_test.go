@@ -136,29 +136,16 @@ func (p *promServer) queryRange(t *testing.T, q string, start time.Time) (int, e
 
 // query runs an instant query and returns its vector.
 func (p *promServer) query(t *testing.T, q string) ([]promSample, error) {
-	resp, err := http.Get("http://" + p.addr + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
+	var d struct {
+		ResultType string          `json:"resultType"`
+		Result     json.RawMessage `json:"result"`
+	}
+	if err := promAPI(p.addr, "/api/v1/query", url.Values{"query": {q}}, &d); err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string          `json:"resultType"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"data"`
-	}
-	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", b, err)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %q: %s", q, r.Error)
-	}
 	var out []promSample
-	if r.Data.ResultType == "vector" {
-		if err := json.Unmarshal(r.Data.Result, &out); err != nil {
+	if d.ResultType == "vector" {
+		if err := json.Unmarshal(d.Result, &out); err != nil {
 			return nil, err
 		}
 	}
