@@ -1,3 +1,5 @@
+//go:build integration || e2e || fleet
+
 package main
 
 import (
