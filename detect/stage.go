@@ -89,7 +89,7 @@ func (b *rateBase) states(prefix string, out map[string][]byte) {
 type track struct {
 	det, scope, target string
 
-	fast  *rateBase   // request_burst
+	fast  *rateBase   // request_burst at client, SNI and prefix scope
 	flood *floodState // syn_flood, quic_flood (flood.go)
 	bw    *bwState    // bandwidth_spike (bandwidth.go)
 
@@ -165,14 +165,10 @@ func (s *stage) guard(det string) baseline.Guard {
 	return baseline.Guard{Floor: max(1, mv/2), FloorFraction: 0.25, MinVolume: mv}
 }
 
-// bandK is the band width in deviations: 6 for bytes, whose per-second
-// values are heavy-tailed (Pareto response sizes), 4 otherwise.
-func (s *stage) bandK(det string) float64 {
-	if det == KindBandwidthSpike {
-		return 6
-	}
-	return 4
-}
+// bandK is the band width, in deviations, of the EWMA and seasonal
+// baselines that remain (request_burst's client, SNI and prefix scopes):
+// 4·mean absolute deviation ≈ 3.2σ (docs/detection.md, EWMA band).
+const bandK = 4
 
 func (s *stage) warmup() int { return max(1, int(int64(s.cfg.Learning)/s.iv)) }
 
@@ -207,7 +203,7 @@ func (s *stage) newTrack(det, scope, target string, withBase bool) *track {
 		s.restoreInto(key+"|record|short", t.bw.rec[0])
 		s.restoreInto(key+"|record|long", t.bw.rec[1])
 	default:
-		t.fast = newRateBase(&s.cfg, s.warmup(), s.bandK(det), g)
+		t.fast = newRateBase(&s.cfg, s.warmup(), bandK, g)
 		s.restoreInto(key+"|ewma", t.fast.ew)
 		if t.fast.se != nil {
 			s.restoreInto(key+"|seasonal", t.fast.se)
@@ -221,7 +217,7 @@ func (s *stage) keyedBase(det, scope string) *rateBase {
 	k := det + "|" + scope
 	b := s.scopeB[k]
 	if b == nil {
-		b = newRateBase(&s.cfg, s.warmup(), s.bandK(det), s.guard(det))
+		b = newRateBase(&s.cfg, s.warmup(), bandK, s.guard(det))
 		s.restoreInto(k+"|max|ewma", b.ew)
 		if b.se != nil {
 			s.restoreInto(k+"|max|seasonal", b.se)
