@@ -48,6 +48,11 @@ type Config struct {
 	// OnInterval, when set, receives every closed interval's global
 	// features in time order, from the engine's aggregation goroutine.
 	OnInterval func(Features)
+	// OnServerInterval, when set, receives every closed interval's
+	// per-server features (the servers the workers' bounded server tables
+	// kept, keyed by address and port), after OnInterval and on the same
+	// goroutine. The map is the callee's to keep.
+	OnServerInterval func(start int64, servers map[netip.AddrPort]Features)
 	// OnAnomaly, when set, receives every anomaly (firing and resolved):
 	// the statistical detectors' and the hygiene checks', from the
 	// engine's aggregation goroutine.
@@ -359,6 +364,13 @@ func (e *Engine) aggregate(in <-chan snapshot, workers int, ckpt chan []byte) {
 			e.mu.Unlock()
 			if e.cfg.OnInterval != nil {
 				e.cfg.OnInterval(*f)
+			}
+			if e.cfg.OnServerInterval != nil && p.m != nil {
+				srv := make(map[netip.AddrPort]Features, len(p.m.servers))
+				for ap, x := range p.m.servers {
+					srv[ap] = x.f
+				}
+				e.cfg.OnServerInterval(s, srv)
 			}
 			if e.stage != nil {
 				e.stage.interval(s, f, p.m)
