@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,14 @@ func (r *reportOutput) wire(c *detect.Config) {
 		return
 	}
 	chainHooks(c, r.rec.Interval, r.rec.Anomaly, r.rec.TLS)
+	if prev := c.OnServerInterval; prev != nil {
+		c.OnServerInterval = func(start int64, m map[netip.AddrPort]detect.Features) {
+			prev(start, m)
+			r.rec.ServerInterval(start, m)
+		}
+	} else {
+		c.OnServerInterval = r.rec.ServerInterval
+	}
 }
 
 // newLive returns the live page's recorder, fed by c, when the web server

@@ -126,13 +126,16 @@ func browse(t *testing.T, bin, url, shot string) string {
 	return string(dom)
 }
 
-// checkCharts checks that the page drew every chart with data, the SYN
-// flood and bandwidth spike spans on their charts, and no error.
-func checkCharts(t *testing.T, dom string) {
+// checkCharts checks that the page drew every global chart with data, the
+// SYN flood and bandwidth spike spans on their charts, and no error. With
+// servers, it checks the busiest servers' charts too: the demo's flood and
+// spike both hit 198.18.0.1:443, so their server-scope spans belong on its
+// charts and on no other server's.
+func checkCharts(t *testing.T, dom string, servers bool) {
 	t.Helper()
 	body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
-	if !strings.Contains(body, `data-ready="1"`) || !strings.Contains(body, `data-charts="5"`) {
-		t.Fatalf("page did not draw its five charts: %s", body)
+	if !strings.Contains(body, `data-ready="1"`) {
+		t.Fatalf("page did not draw its charts: %s", body)
 	}
 	if !strings.Contains(body, `data-requests="0"`) {
 		t.Errorf("page made requests: %s", body)
@@ -140,18 +143,23 @@ func checkCharts(t *testing.T, dom string) {
 	if m := regexp.MustCompile(`<ul id="errors"[^>]*>(.*?)</ul>`).FindStringSubmatch(dom); m == nil || m[1] != "" {
 		t.Errorf("page reported errors: %v", m)
 	}
-	charts := regexp.MustCompile(`<section class="chart" id="chart-(\w+)" data-points="(\d+)" data-spans="([\w,]*)">`).FindAllStringSubmatch(dom, -1)
-	if len(charts) != 5 {
-		t.Fatalf("found %d charts, want 5", len(charts))
-	}
-	spans := map[string]string{}
+	charts := regexp.MustCompile(`<section class="chart" id="chart-([\w-]+)" data-points="(\d+)" data-spans="([\w,]*)">`).FindAllStringSubmatch(dom, -1)
+	spans, points := map[string]string{}, map[string]int{}
 	for _, c := range charts {
-		if n, _ := strconv.Atoi(c[2]); n == 0 {
-			t.Errorf("chart %s drew no data", c[1])
-		}
+		points[c[1]], _ = strconv.Atoi(c[2])
 		spans[c[1]] = c[3]
-		if !strings.Contains(dom, `id="chart-`+c[1]+`"`) || !regexp.MustCompile(`id="chart-`+c[1]+`".*?<canvas`).MatchString(dom) {
+		if !regexp.MustCompile(`id="chart-` + c[1] + `".*?<canvas`).MatchString(dom) {
 			t.Errorf("chart %s has no canvas", c[1])
+		}
+	}
+	if n := regexp.MustCompile(`data-charts="(\d+)"`).FindStringSubmatch(body); n == nil || n[1] != strconv.Itoa(len(charts)) {
+		t.Errorf("body says %v charts, found %d", n, len(charts))
+	}
+	for _, id := range []string{"bytes", "conns", "syn", "hellos", "quic"} {
+		if _, ok := points[id]; !ok {
+			t.Errorf("global chart %s missing", id)
+		} else if points[id] == 0 {
+			t.Errorf("chart %s drew no data", id)
 		}
 	}
 	if !strings.Contains(spans["syn"], "syn_flood") {
@@ -159,6 +167,45 @@ func checkCharts(t *testing.T, dom string) {
 	}
 	if !strings.Contains(spans["bytes"], "bandwidth_spike") {
 		t.Errorf("bytes chart spans %q, want bandwidth_spike", spans["bytes"])
+	}
+	servs := regexp.MustCompile(`<div class="server" id="server-(\d+)" data-server="([^"]+)">`).FindAllStringSubmatch(dom, -1)
+	if !servers {
+		if len(charts) != 5 || len(servs) != 0 {
+			t.Errorf("found %d charts and %d servers, want 5 and none", len(charts), len(servs))
+		}
+		return
+	}
+	if len(servs) == 0 || len(servs) > 10 {
+		t.Fatalf("found %d servers, want 1 to 10", len(servs))
+	}
+	if len(charts) != 5*(1+len(servs)) {
+		t.Errorf("found %d charts, want 5 for each of %d servers and the global ones", len(charts), len(servs))
+	}
+	if servs[0][2] != "198.18.0.1:443" {
+		t.Errorf("busiest server %s, want 198.18.0.1:443 (the flood's and the spike's target)", servs[0][2])
+	}
+	for _, sv := range servs {
+		p := "s" + sv[1] + "-"
+		for _, id := range []string{"bytes", "conns", "syn", "hellos", "quic"} {
+			if _, ok := points[p+id]; !ok {
+				t.Errorf("server %s: chart %s missing", sv[2], id)
+			}
+		}
+		if points[p+"bytes"] == 0 {
+			t.Errorf("server %s: bytes chart drew no data", sv[2])
+		}
+		hit := sv[2] == "198.18.0.1:443"
+		if got := strings.Contains(spans[p+"syn"], "syn_flood"); got != hit {
+			t.Errorf("server %s: SYN chart spans %q (want syn_flood: %v)", sv[2], spans[p+"syn"], hit)
+		}
+		if got := strings.Contains(spans[p+"bytes"], "bandwidth_spike"); got != hit {
+			t.Errorf("server %s: bytes chart spans %q (want bandwidth_spike: %v)", sv[2], spans[p+"bytes"], hit)
+		}
+		for _, id := range []string{"conns", "hellos", "quic"} {
+			if spans[p+id] != "" {
+				t.Errorf("server %s: chart %s has spans %q", sv[2], id, spans[p+id])
+			}
+		}
 	}
 }
 
@@ -190,7 +237,7 @@ func TestReportBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	dom := browse(t, bin, "file://"+filepath.ToSlash(abs), screenshot(t, "report.png"))
-	checkCharts(t, dom)
+	checkCharts(t, dom, true)
 	if !strings.Contains(dom, `href="#incident-`) {
 		t.Error("timeline does not link to the incidents")
 	}
@@ -229,7 +276,7 @@ func TestLivePageBrowser(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	dom := browse(t, bin, "http://"+addr+"/", screenshot(t, "live.png"))
-	checkCharts(t, dom)
+	checkCharts(t, dom, false)
 	for _, want := range []string{`href="metrics"`, `href="api/v1/alerts"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("live page lacks %s", want)

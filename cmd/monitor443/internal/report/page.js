@@ -63,55 +63,105 @@
 
   var plots = [], live = !!document.body.dataset.live;
 
+  function bytesText(n) {
+    return si(n).replace(/([0-9.]+)(\D*)$/, "$1 $2") + "B";
+  }
+
+  // chart draws one chart of c's columns from tl into box, with spans.
+  // xr, when set, fixes the time axis (a server's charts share the
+  // global one's range).
+  function chart(box, id, c, tl, spans, width, height, xr) {
+    var sec = document.createElement("section");
+    sec.className = "chart";
+    sec.id = "chart-" + id;
+    var h = document.createElement("h3");
+    h.textContent = c.title;
+    sec.appendChild(h);
+    box.appendChild(sec);
+    var cols = [tl.t], series = [{}], points = 0;
+    c.series.forEach(function (s) {
+      var col = tl.columns[s[0]] || [];
+      cols.push(col);
+      col.forEach(function (v) { if (v != null) points++; });
+      series.push({ label: s[1], stroke: s[2], width: 1.5, value: function (u, v) { return si(v); } });
+    });
+    var opts = {
+      width: width, height: height, series: series, plugins: [spansPlugin(spans)],
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
+      axes: [{}, { size: 60, values: function (u, vals) { return vals.map(si); } }],
+      scales: { y: { range: function (u, lo, hi) {
+        spans.forEach(function (s) { if (s.upper != null) hi = Math.max(hi, s.upper); });
+        return [0, hi > 0 ? hi * 1.1 : 1];
+      } } }
+    };
+    if (xr) opts.scales.x = { time: true, range: function () { return xr; } };
+    var p = new uPlot(opts, cols, sec);
+    plots.push(p);
+    if (!live) p.over.addEventListener("click", function (e) {
+      var t = p.posToVal(e.offsetX, "x");
+      spans.forEach(function (s) { if (t >= s.start && t <= s.end) location.hash = "incident-" + s.id; });
+    });
+    var legend = document.createElement("p");
+    legend.className = "spans";
+    spans.forEach(function (s) {
+      var a = document.createElement(live ? "span" : "a");
+      if (!live) a.href = "#incident-" + s.id;
+      a.textContent = "▮ " + s.label.trim() + " " + new Date(s.start * 1e3).toISOString().slice(11, 19) + "Z";
+      legend.appendChild(a);
+    });
+    sec.appendChild(legend);
+    sec.dataset.points = String(points);
+    sec.dataset.spans = spans.map(function (s) { return s.kind; }).join(",");
+    return sec;
+  }
+
+  function clearBox(id) {
+    var box = document.getElementById(id);
+    box.style.minHeight = box.offsetHeight + "px"; // keep the scroll position across a refresh
+    box.textContent = "";
+    return box;
+  }
+
   function render(data) {
     plots.forEach(function (p) { p.destroy(); });
     plots = [];
-    var box = document.getElementById("charts");
-    box.style.minHeight = box.offsetHeight + "px"; // keep the scroll position across a refresh
-    box.textContent = "";
+    var box = clearBox("charts");
     var tl = data.timeline, width = Math.max(400, box.clientWidth || 1000);
+    var spans = data.spans || [];
     charts.forEach(function (c) {
-      var sec = document.createElement("section");
-      sec.className = "chart";
-      sec.id = "chart-" + c.id;
+      chart(box, c.id, c, tl, spans.filter(function (s) { return !s.server && s.chart === c.id; }), width, 220);
+    });
+    // The busiest servers: each its five charts, smaller, on the global
+    // time axis.
+    var servers = data.servers || [], sbox = clearBox("server-charts");
+    document.getElementById("servers").hidden = !servers.length;
+    var xr = tl.t.length ? [tl.t[0], tl.t[tl.t.length - 1]] : null;
+    var sw = Math.max(300, Math.floor((width - 32) / 3));
+    servers.forEach(function (sv, i) {
+      var div = document.createElement("div");
+      div.className = "server";
+      div.id = "server-" + i;
+      div.dataset.server = sv.server;
       var h = document.createElement("h3");
-      h.textContent = c.title;
-      sec.appendChild(h);
-      box.appendChild(sec);
-      var cols = [tl.t], series = [{}], points = 0;
-      c.series.forEach(function (s) {
-        var col = tl.columns[s[0]] || [];
-        cols.push(col);
-        col.forEach(function (v) { if (v != null) points++; });
-        series.push({ label: s[1], stroke: s[2], width: 1.5, value: function (u, v) { return si(v); } });
+      var code = document.createElement("code");
+      code.textContent = sv.server;
+      h.appendChild(code);
+      var note = " · " + (sv.exact ? "" : "at most ") + bytesText(sv.bytes) + " over the run";
+      if (sv.by_alert) note += " · charted as the target of an alert";
+      if (sv.from) {
+        note += " · tracked from " + new Date(sv.from * 1e3).toISOString().slice(11, 19) + "Z";
+      }
+      h.appendChild(document.createTextNode(note));
+      div.appendChild(h);
+      var grid = document.createElement("div");
+      grid.className = "grid";
+      div.appendChild(grid);
+      sbox.appendChild(div);
+      charts.forEach(function (c) {
+        chart(grid, "s" + i + "-" + c.id, c, sv.timeline, spans.filter(function (s) {
+          return s.server === sv.server && s.chart === c.id;
+        }), sw, 150, xr);
       });
-      var spans = (data.spans || []).filter(function (s) { return s.chart === c.id; });
-      var opts = {
-        width: width, height: 220, series: series, plugins: [spansPlugin(spans)],
-        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
-        axes: [{}, { size: 60, values: function (u, vals) { return vals.map(si); } }],
-        scales: { y: { range: function (u, lo, hi) {
-          spans.forEach(function (s) { if (s.upper != null) hi = Math.max(hi, s.upper); });
-          return [0, hi > 0 ? hi * 1.1 : 1];
-        } } }
-      };
-      var p = new uPlot(opts, cols, sec);
-      plots.push(p);
-      if (!live) p.over.addEventListener("click", function (e) {
-        var t = p.posToVal(e.offsetX, "x");
-        spans.forEach(function (s) { if (t >= s.start && t <= s.end) location.hash = "incident-" + s.id; });
-      });
-      var legend = document.createElement("p");
-      legend.className = "spans";
-      spans.forEach(function (s) {
-        var a = document.createElement(live ? "span" : "a");
-        if (!live) a.href = "#incident-" + s.id;
-        a.textContent = "▮ " + s.label.trim() + " " + new Date(s.start * 1e3).toISOString().slice(11, 19) + "Z";
-        legend.appendChild(a);
-      });
-      sec.appendChild(legend);
-      sec.dataset.points = String(points);
-      sec.dataset.spans = spans.map(function (s) { return s.kind; }).join(",");
     });
     document.body.dataset.charts = String(plots.length);
     // Requests other than the live page's own data: a report makes none.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,13 @@ type Config struct {
 	MaxKeys int
 	// TopN is the rows each TLS table shows (default 15).
 	TopN int
+	// TopServers is how many of the busiest servers get their own
+	// timeline (default 5; negative: none). The timelines of four times
+	// as many candidates are kept while the run goes.
+	TopServers int
+	// MaxServerTotals bounds the servers whose byte totals are counted
+	// to find the busiest (default 4096).
+	MaxServerTotals int
 }
 
 func (c Config) withDefaults() Config {
@@ -47,6 +55,12 @@ func (c Config) withDefaults() Config {
 	if c.TopN <= 0 {
 		c.TopN = 15
 	}
+	if c.TopServers == 0 {
+		c.TopServers = 5
+	}
+	if c.MaxServerTotals <= 0 {
+		c.MaxServerTotals = 4096
+	}
 	return c
 }
 
@@ -57,19 +71,35 @@ type Recorder struct {
 
 	mu        sync.Mutex
 	series    *series
+	servers   *servers
 	incidents map[string]*detect.Anomaly
 	order     []string
 	dropped   int
 	tls       uint64
 	ech       uint64
-	versions  *tally
-	ciphers   *tally
-	snis      *tally
-	servers   *tally
-	ja4s      *tally
-	alpns     *tally
-	certs     *tally
-	certInfo  map[string]*detect.CertRecord
+	versions  *tally[string]
+	ciphers   *tally[string]
+	snis      *tally[string]
+	endpoints *tally[endpoint]
+	ja4s      *tally[string]
+	alpns     *tally[string]
+	certs     *tally[certKey]
+	certInfo  map[certKey]*detect.CertRecord
+}
+
+// endpoint is a TLS record's server, kept as the record has it so that
+// counting it costs no allocation.
+type endpoint struct {
+	ip   string
+	port uint16
+}
+
+func (e endpoint) String() string { return net.JoinHostPort(e.ip, strconv.Itoa(int(e.port))) }
+
+// certKey tells certificates apart.
+type certKey struct {
+	subject, issuer string
+	notAfter        int64
 }
 
 // New returns an empty Recorder.
@@ -78,15 +108,16 @@ func New(cfg Config) *Recorder {
 	return &Recorder{
 		cfg:       cfg,
 		series:    newSeries(int64(cfg.Interval), cfg.MaxPoints),
+		servers:   newServers(cfg),
 		incidents: map[string]*detect.Anomaly{},
-		versions:  newTally(cfg.MaxKeys),
-		ciphers:   newTally(cfg.MaxKeys),
-		snis:      newTally(cfg.MaxKeys),
-		servers:   newTally(cfg.MaxKeys),
-		ja4s:      newTally(cfg.MaxKeys),
-		alpns:     newTally(cfg.MaxKeys),
-		certs:     newTally(cfg.MaxKeys),
-		certInfo:  map[string]*detect.CertRecord{},
+		versions:  newTally[string](cfg.MaxKeys),
+		ciphers:   newTally[string](cfg.MaxKeys),
+		snis:      newTally[string](cfg.MaxKeys),
+		endpoints: newTally[endpoint](cfg.MaxKeys),
+		ja4s:      newTally[string](cfg.MaxKeys),
+		alpns:     newTally[string](cfg.MaxKeys),
+		certs:     newTally[certKey](cfg.MaxKeys),
+		certInfo:  map[certKey]*detect.CertRecord{},
 	}
 }
 
@@ -97,11 +128,22 @@ func (r *Recorder) Interval(f detect.Features) {
 	r.mu.Unlock()
 }
 
+// ServerInterval records one closed interval's per-server features (the
+// engine's OnServerInterval). The map is not kept.
+func (r *Recorder) ServerInterval(start int64, m map[netip.AddrPort]detect.Features) {
+	r.mu.Lock()
+	r.servers.add(start, m)
+	r.mu.Unlock()
+}
+
 // Anomaly records a firing or resolved anomaly; the latest event of an
 // incident replaces the earlier ones.
 func (r *Recorder) Anomaly(a detect.Anomaly) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, ok := chartKinds[a.Kind]; ok && a.Scope == detect.ScopeServer {
+		r.servers.pin(a.Target)
+	}
 	if old, ok := r.incidents[a.ID]; ok {
 		*old = a
 		return
@@ -114,23 +156,24 @@ func (r *Recorder) Anomaly(a detect.Anomaly) {
 	r.order = append(r.order, a.ID)
 }
 
-// TLS records one TLS connection. The record is not kept.
+// TLS records one TLS connection. The record is not kept, and counting
+// it allocates nothing unless a value is new.
 func (r *Recorder) TLS(rec *detect.TLSRecord) {
+	ts := rec.TS.UnixNano()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tls++
 	if rec.ECH {
 		r.ech++
 	}
-	ts := rec.TS
 	r.versions.add(orNone(rec.ServerVersion, "(no server answer)"), ts)
 	r.ciphers.add(orNone(rec.Cipher, "(no server answer)"), ts)
 	r.snis.add(orNone(rec.SNI, "(no SNI)"), ts)
-	r.servers.add(net.JoinHostPort(rec.DstIP, strconv.Itoa(int(rec.DstPort))), ts)
+	r.endpoints.add(endpoint{rec.DstIP, rec.DstPort}, ts)
 	r.ja4s.add(orNone(rec.JA4, "(none)"), ts)
 	r.alpns.add(orNone(rec.ALPNSelected, "(none selected)"), ts)
 	if c := rec.Cert; c != nil {
-		key := c.Subject + "\x00" + c.Issuer + "\x00" + c.NotAfter.UTC().Format(time.RFC3339)
+		key := certKey{c.Subject, c.Issuer, c.NotAfter.UnixNano()}
 		if r.certs.add(key, ts) {
 			if _, ok := r.certInfo[key]; !ok {
 				cc := *c
@@ -148,38 +191,37 @@ func orNone(s, none string) string {
 	return s
 }
 
-// tally counts values with first and last seen, for at most max keys.
-type tally struct {
+// tally counts values with first and last seen (Unix ns), for at most max
+// keys.
+type tally[K comparable] struct {
 	max   int
-	m     map[string]*entry
+	m     map[K]*entry
 	other uint64
 }
 
 type entry struct {
 	n           uint64
-	first, last time.Time
+	first, last int64
 }
 
-func newTally(maxKeys int) *tally { return &tally{max: maxKeys, m: map[string]*entry{}} }
+func newTally[K comparable](maxKeys int) *tally[K] {
+	return &tally[K]{max: maxKeys, m: map[K]*entry{}}
+}
 
 // add counts key at ts and reports whether key is tracked.
-func (t *tally) add(key string, ts time.Time) bool {
+func (t *tally[K]) add(key K, ts int64) bool {
 	e := t.m[key]
 	if e == nil {
 		if len(t.m) >= t.max {
 			t.other++
 			return false
 		}
-		e = &entry{first: ts}
+		e = &entry{first: ts, last: ts}
 		t.m[key] = e
 	}
 	e.n++
-	if ts.Before(e.first) {
-		e.first = ts
-	}
-	if ts.After(e.last) {
-		e.last = ts
-	}
+	e.first = min(e.first, ts)
+	e.last = max(e.last, ts)
 	return true
 }
 
@@ -199,27 +241,43 @@ type Table struct {
 	Rest uint64
 }
 
-func (t *tally) top(title string, n int) Table {
-	rows := make([]Row, 0, len(t.m))
-	for k, e := range t.m {
-		rows = append(rows, Row{Key: k, Count: e.n, First: e.first, Last: e.last})
+// topRows returns the n most frequent keys (most first, then by their
+// text) and the count of the others.
+func (t *tally[K]) topRows(n int, str func(K) string) ([]Row, []K, uint64) {
+	type kr struct {
+		k K
+		r Row
 	}
-	slices.SortFunc(rows, func(a, b Row) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+	all := make([]kr, 0, len(t.m))
+	for k, e := range t.m {
+		all = append(all, kr{k, Row{Key: str(k), Count: e.n, First: time.Unix(0, e.first).UTC(), Last: time.Unix(0, e.last).UTC()}})
+	}
+	slices.SortFunc(all, func(a, b kr) int {
+		if c := cmp.Compare(b.r.Count, a.r.Count); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Key, b.Key)
+		return cmp.Compare(a.r.Key, b.r.Key)
 	})
-	tb := Table{Title: title, Distinct: len(rows), Rest: t.other}
-	if len(rows) > n {
-		for _, r := range rows[n:] {
-			tb.Rest += r.Count
+	rest := t.other
+	if len(all) > n {
+		for _, x := range all[n:] {
+			rest += x.r.Count
 		}
-		rows = rows[:n]
+		all = all[:n]
 	}
-	tb.Rows = rows
-	return tb
+	rows, keys := make([]Row, len(all)), make([]K, len(all))
+	for i, x := range all {
+		rows[i], keys[i] = x.r, x.k
+	}
+	return rows, keys, rest
 }
+
+func (t *tally[K]) top(title string, n int, str func(K) string) Table {
+	rows, _, rest := t.topRows(n, str)
+	return Table{Title: title, Rows: rows, Distinct: len(t.m), Rest: rest}
+}
+
+func self(s string) string { return s }
 
 // Health is the capture's health at the end of the run, filled by the
 // caller from the engine and the file source.
@@ -263,21 +321,25 @@ var chartKinds = map[string]string{
 
 // span is an alert drawn on a chart.
 type span struct {
-	ID    string   `json:"id"`
-	Kind  string   `json:"kind"`
-	Chart string   `json:"chart"`
-	Scope string   `json:"scope"`
-	Start float64  `json:"start"`
-	End   float64  `json:"end"`
-	Lower *float64 `json:"lower,omitempty"`
-	Upper *float64 `json:"upper,omitempty"`
-	Label string   `json:"label"`
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Chart string `json:"chart"`
+	Scope string `json:"scope"`
+	// Server is the charted server the span belongs to; "" for the
+	// global charts.
+	Server string   `json:"server,omitempty"`
+	Start  float64  `json:"start"`
+	End    float64  `json:"end"`
+	Lower  *float64 `json:"lower,omitempty"`
+	Upper  *float64 `json:"upper,omitempty"`
+	Label  string   `json:"label"`
 }
 
 // pageData is the JSON the page's script reads.
 type pageData struct {
-	Timeline Timeline `json:"timeline"`
-	Spans    []span   `json:"spans"`
+	Timeline Timeline      `json:"timeline"`
+	Spans    []span        `json:"spans"`
+	Servers  []serverChart `json:"servers"`
 }
 
 // Incident is one incident's section.
@@ -309,6 +371,7 @@ type view struct {
 	Start, End   time.Time
 	Step         float64
 	Points       int
+	Servers      int
 	Incidents    []Incident
 	Dropped      int
 	Hygiene      []Row
@@ -388,6 +451,36 @@ func spansOf(order []string, incidents map[string]*detect.Anomaly, end time.Time
 	return out
 }
 
+// serverSpans returns the spans of the server-scope alerts on the charted
+// servers, in order; incidents still firing end at end.
+func serverSpans(order []string, incidents map[string]*detect.Anomaly, charted []serverChart, end time.Time) []span {
+	on := map[string]bool{}
+	for _, c := range charted {
+		on[c.Server] = true
+	}
+	out := []span{}
+	for _, id := range order {
+		a := incidents[id]
+		chart, ok := chartKinds[a.Kind]
+		if !ok || a.Scope != detect.ScopeServer || !on[a.Target] {
+			continue
+		}
+		e := end
+		if a.End != nil {
+			e = *a.End
+		}
+		s := span{ID: a.ID, Kind: a.Kind, Chart: chart, Scope: a.Scope, Server: a.Target,
+			Start: float64(a.Start.UnixNano()) / 1e9, End: float64(e.UnixNano()) / 1e9,
+			Label: a.Kind + " " + a.Scope + " " + a.Target}
+		if a.Upper > a.Lower {
+			lo, hi := a.Lower, a.Upper
+			s.Lower, s.Upper = &lo, &hi
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // Write renders the report as one HTML file.
 func (r *Recorder) Write(w io.Writer, meta Meta) error {
 	v := r.view(meta)
@@ -404,15 +497,17 @@ func (r *Recorder) view(meta Meta) view {
 		v.Start = time.Unix(0, r.series.t0).UTC()
 		v.End = time.Unix(0, r.series.b[n-1].last+r.series.interval).UTC()
 	}
-	data := pageData{Timeline: tl, Spans: spansOf(r.order, r.incidents, v.End)}
+	data := pageData{Timeline: tl, Spans: spansOf(r.order, r.incidents, v.End), Servers: r.servers.charts()}
+	data.Spans = append(data.Spans, serverSpans(r.order, r.incidents, data.Servers, v.End)...)
+	v.Servers = len(data.Servers)
 	members := map[string][]string{}
-	hyg := newTally(len(detect.AllKinds))
+	hyg := newTally[string](len(detect.AllKinds))
 	for _, id := range r.order {
 		a := r.incidents[id]
 		g := cmp.Or(a.Group, a.ID)
 		members[g] = append(members[g], id)
 		if _, ok := chartKinds[a.Kind]; !ok {
-			hyg.add(a.Kind, a.Start)
+			hyg.add(a.Kind, a.Start.UnixNano())
 		}
 	}
 	for _, id := range r.order {
@@ -429,19 +524,21 @@ func (r *Recorder) view(meta Meta) view {
 		}
 		v.Incidents = append(v.Incidents, inc)
 	}
-	v.Hygiene = hyg.top("", len(detect.AllKinds)).Rows
+	v.Hygiene = hyg.top("", len(detect.AllKinds), self).Rows
 	v.Tables = []Table{
-		r.versions.top("TLS versions negotiated", r.cfg.TopN),
-		r.ciphers.top("Cipher suites negotiated", r.cfg.TopN),
-		r.snis.top("Top SNIs", r.cfg.TopN),
-		r.servers.top("Busiest servers by TLS connections", r.cfg.TopN),
-		r.ja4s.top("Top JA4 fingerprints", r.cfg.TopN),
-		r.alpns.top("ALPN selected", r.cfg.TopN),
+		r.versions.top("TLS versions negotiated", r.cfg.TopN, self),
+		r.ciphers.top("Cipher suites negotiated", r.cfg.TopN, self),
+		r.snis.top("Top SNIs", r.cfg.TopN, self),
+		r.endpoints.top("Busiest servers by TLS connections", r.cfg.TopN, endpoint.String),
+		r.ja4s.top("Top JA4 fingerprints", r.cfg.TopN, self),
+		r.alpns.top("ALPN selected", r.cfg.TopN, self),
 	}
-	ct := r.certs.top("", r.cfg.TopN)
-	v.CertsDropped = ct.Rest
-	for _, row := range ct.Rows {
-		v.Certs = append(v.Certs, Cert{CertRecord: *r.certInfo[row.Key], Count: row.Count, First: row.First, Last: row.Last})
+	rows, keys, rest := r.certs.topRows(r.cfg.TopN, func(k certKey) string {
+		return k.subject + "\x00" + k.issuer + "\x00" + strconv.FormatInt(k.notAfter, 10)
+	})
+	v.CertsDropped = rest
+	for i, row := range rows {
+		v.Certs = append(v.Certs, Cert{CertRecord: *r.certInfo[keys[i]], Count: row.Count, First: row.First, Last: row.Last})
 	}
 	b, err := json.Marshal(data) // escapes <, > and &, so it cannot end the script element
 	if err != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -92,12 +94,12 @@ func TestSeriesGapIsZero(t *testing.T) {
 
 func TestTallyBounded(t *testing.T) {
 	t.Parallel()
-	tl := newTally(3)
-	ts := time.Unix(0, 0)
+	tl := newTally[string](3)
+	ts := time.Unix(0, 0).UTC()
 	for i := range 10 {
-		tl.add(fmt.Sprint("k", i%5), ts.Add(time.Duration(i)*time.Second))
+		tl.add(fmt.Sprint("k", i%5), ts.Add(time.Duration(i)*time.Second).UnixNano())
 	}
-	got := tl.top("t", 2)
+	got := tl.top("t", 2, self)
 	want := Table{Title: "t", Distinct: 3, Rest: 4 + 2, Rows: []Row{
 		{Key: "k0", Count: 2, First: ts, Last: ts.Add(5 * time.Second)},
 		{Key: "k1", Count: 2, First: ts.Add(time.Second), Last: ts.Add(6 * time.Second)},
@@ -111,9 +113,19 @@ func TestTallyBounded(t *testing.T) {
 // more incidents than it keeps: the worst case for the report's size.
 func fill(r *Recorder, days int) {
 	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	srv := map[netip.AddrPort]detect.Features{}
 	for i := range days * 86400 {
-		r.Interval(detect.Features{Start: t0.Add(time.Duration(i) * time.Second).UnixNano(),
+		start := t0.Add(time.Duration(i) * time.Second).UnixNano()
+		r.Interval(detect.Features{Start: start,
 			BytesIn: uint64(1000 + i%977), BytesOut: uint64(50000 + i%7919), NewConns: 10, SYN: 12, Handshakes: 10, ClientHellos: 9})
+		// 32 servers each second, the busiest changing every hour.
+		clear(srv)
+		for j := range 32 {
+			ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(j + i/3600)}), 443)
+			srv[ap] = detect.Features{Start: start, BytesIn: uint64(100 * (j + 1)), BytesOut: uint64(1000*(j+1) + i%7919), NewConns: 1, SYN: 1,
+				Handshakes: 1, ClientHellos: 1}
+		}
+		r.ServerInterval(start, srv)
 	}
 	for i := range 50000 {
 		c := &detect.CertRecord{Subject: fmt.Sprint("CN=host", i), Issuer: "CN=ca", NotAfter: t0}
@@ -145,7 +157,7 @@ func TestReportDaySize(t *testing.T) {
 	if b.Len() > 5<<20 {
 		t.Errorf("a day's report is %d bytes, want at most 5 MiB", b.Len())
 	}
-	for _, s := range []string{`id="incident-id0"`, "host-0.example", `id="report-data"`, "uPlot"} {
+	for _, s := range []string{`id="incident-id0"`, "host-0.example", `id="report-data"`, "uPlot", `"server":"198.51.100.`} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
@@ -167,6 +179,85 @@ func TestReportEscapes(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "<script>alert(1)") {
 		t.Error("a value from the wire reached the page unescaped")
+	}
+}
+
+// TestServers checks the choice of the busiest servers: the heaviest by
+// bytes, one that rose late included, the target of a server alert after
+// them, and the bounds on candidates and totals.
+func TestServers(t *testing.T) {
+	t.Parallel()
+	r := New(Config{TopServers: 3, MaxServerTotals: 40})
+	t0 := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	addr := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 443)
+	}
+	m := map[netip.AddrPort]detect.Features{}
+	for i := range 600 {
+		start := t0.Add(time.Duration(i) * time.Second).UnixNano()
+		clear(m)
+		for j := range 30 { // 0 to 29, the heavier the higher
+			m[addr(j)] = detect.Features{Start: start, BytesOut: uint64(10 * (j + 1)), SYN: 1}
+		}
+		if i%7 == 0 { // 30 to 59, light and scattered
+			for j := 30; j < 60; j++ {
+				m[addr(j)] = detect.Features{Start: start, BytesIn: 1}
+			}
+		}
+		if i >= 300 { // 200 starts late and outweighs all
+			m[addr(200)] = detect.Features{Start: start, BytesOut: 10000, SYN: 5}
+		}
+		r.Interval(detect.Features{Start: start, BytesOut: 1})
+		r.ServerInterval(start, m)
+		if i == 400 {
+			end := t0.Add(410 * time.Second)
+			r.Anomaly(detect.Anomaly{ID: "a", Kind: detect.KindSYNFlood, Scope: detect.ScopeServer, Target: addr(2).String(),
+				State: detect.StateResolved, Start: t0.Add(400 * time.Second), End: &end, Lower: 0, Upper: 3})
+			r.Anomaly(detect.Anomaly{ID: "b", Kind: detect.KindSYNFlood, Scope: detect.ScopeGlobal,
+				State: detect.StateResolved, Start: t0.Add(400 * time.Second), End: &end})
+		}
+	}
+	if n := len(r.servers.cands); n > 4*3 {
+		t.Errorf("%d candidates, want at most 12", n)
+	}
+	if n := r.servers.totals.Len(); n > 40 {
+		t.Errorf("%d totals, want at most 40", n)
+	}
+	v := r.view(Meta{})
+	var d pageData
+	if err := json.Unmarshal([]byte(v.Data), &d); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sc := range d.Servers {
+		got = append(got, fmt.Sprintf("%s %v %v", sc.Server, sc.ByAlert, sc.From > 0))
+		if len(sc.Timeline.T) == 0 {
+			t.Errorf("%s: empty timeline", sc.Server)
+		}
+	}
+	// 200 sent 3 MB from t0+300 s (the totals were full when it came,
+	// so it may have had traffic before: its series says from when);
+	// 29 and 28 300 and 290 bytes a second all along; 2, the alert's
+	// target, was dropped early as light, so its series starts at the
+	// alert.
+	want := []string{"192.0.2.200:443 false true", "192.0.2.29:443 false false", "192.0.2.28:443 false false", "192.0.2.2:443 true true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("servers (-want +got):\n%s", diff)
+	}
+	if v.Servers != 4 {
+		t.Errorf("view has %d servers, want 4", v.Servers)
+	}
+	// A server alert of no global event is drawn on the global charts
+	// too (once per event), and on its server's.
+	var spans []string
+	for _, s := range d.Spans {
+		spans = append(spans, s.ID+" "+s.Server+" "+s.Chart)
+	}
+	if diff := cmp.Diff([]string{"a  syn", "b  syn", "a 192.0.2.2:443 syn"}, spans); diff != "" {
+		t.Errorf("spans (-want +got):\n%s", diff)
+	}
+	if d.Servers[0].Timeline.Columns["bytes_out"][len(d.Servers[0].Timeline.T)-1] != 10000 {
+		t.Errorf("late server's last rate %v, want 10000", d.Servers[0].Timeline.Columns["bytes_out"])
 	}
 }
 
