@@ -70,7 +70,8 @@ func (a *analyzer) observe(p *capture.Packet) {
 	if a.keys != nil {
 		sc = a.keys.server(fl, p, toServer)
 	}
-	count(f, p, ev, toServer)
+	late := fl != nil && fl.First() < a.start
+	count(f, p, ev, toServer, late)
 	if fl != nil && ev&flow.EventHandshakeComplete != 0 {
 		if rtt, ok := fl.SynRTT(); ok {
 			a.c.RTT.observe(rtt)
@@ -86,7 +87,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	if a.keys != nil {
 		if sc != nil {
-			count(&sc.f, p, ev, toServer)
+			count(&sc.f, p, ev, toServer, late)
 		}
 		syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
 		a.keys.packet(p, client, toServer, syn, sc)
@@ -137,8 +138,9 @@ func (a *analyzer) fingerprint(transport byte) uint64 {
 	return sketch.HashBytes(a.fpBuf)
 }
 
-// count adds one packet to the plain counters of f.
-func count(f *Features, p *capture.Packet, ev flow.Events, toServer bool) {
+// count adds one packet to the plain counters of f; late says that the
+// packet's flow began before the current interval.
+func count(f *Features, p *capture.Packet, ev flow.Events, toServer, late bool) {
 	if toServer {
 		f.PacketsIn++
 		f.BytesIn += uint64(p.IPLen)
@@ -166,6 +168,9 @@ func count(f *Features, p *capture.Packet, ev flow.Events, toServer bool) {
 	}
 	if ev.Has(flow.EventHandshakeComplete) {
 		f.Handshakes++
+		if late {
+			f.HandshakesLate++
+		}
 	}
 	if ev.Has(flow.EventRetransmit) {
 		f.Retransmits++

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"encoding"
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -206,14 +208,57 @@ func (b *bwState) reset() {
 	b.n, b.sums = 0, [2]float64{}
 }
 
-// bandwidthScore scores one interval of a bandwidth_spike track: each full
-// window's mean egress rate against its record, reporting the window whose
-// score is higher.
-func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) verdict {
-	b := tr.bw
-	b.push(float64(f.BytesOut))
-	var best baseline.Verdict
-	bestWin := -1
+// bandwidthSpike is bandwidth_spike, described above.
+type bandwidthSpike struct{}
+
+func (bandwidthSpike) kind() string                               { return KindBandwidthSpike }
+func (bandwidthSpike) section(c *DetectionConfig) *DetectorConfig { return &c.BandwidthSpike }
+func (bandwidthSpike) atServers() bool                            { return true }
+func (bandwidthSpike) unit(string) string                         { return "bytes/s" }
+
+// bwSeries names the checkpointed records, by window.
+var bwSeries = [...]string{"record|short", "record|long"}
+
+func (bandwidthSpike) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
+	b := newBWState(time.Duration(s.iv), s.cfg.Slow, s.cfg.Learning)
+	for i, name := range bwSeries {
+		restore(name, b.rec[i])
+	}
+	return b
+}
+
+// contributors lists the clients that received the most bytes.
+func (bandwidthSpike) contributors(s *stage, _ string, m *merged) []Contributor {
+	return s.byteContributors(m)
+}
+
+func (b *bwState) save(prefix string, out map[string][]byte) {
+	for i, name := range bwSeries {
+		if d, err := b.rec[i].MarshalBinary(); err == nil {
+			out[prefix+"|"+name] = d
+		}
+	}
+}
+
+// score scores one interval of a bandwidth_spike track. The static rule
+// judges this second's egress, so when it fires the alert reports that
+// rate.
+func (b *bwState) score(s *stage, tr *track, in *input) verdict {
+	v := b.judge(s, tr, in)
+	if egress := s.rate(in.f.BytesOut); in.static > 0 && egress >= in.static {
+		v.aboveStatic(egress, in.static, "")
+		v.vd.Value = max(v.vd.Value, egress)
+	}
+	return v
+}
+
+// judge scores each full window's mean egress rate against its record,
+// reporting the window whose score is higher.
+func (b *bwState) judge(s *stage, tr *track, in *input) verdict {
+	start, learn := in.start, in.learn
+	b.push(float64(in.f.BytesOut))
+	var vds [len(b.wins)]baseline.Verdict
+	ready := false
 	for i, w := range b.wins {
 		slot := &b.pending[i][b.n%w]
 		if slot.t != 0 {
@@ -221,37 +266,57 @@ func (s *stage) bandwidthScore(tr *track, start int64, f *Features, learn bool) 
 		}
 		*slot = bwPending{}
 		if b.n < w {
+			vds[i].Score = math.Inf(-1)
 			continue
 		}
+		ready = true
 		rate := b.sums[i] / (float64(w) * s.ivSec)
-		vd := b.rec[i].Step(start, rate, false)
+		vds[i] = b.rec[i].Step(start, rate, false)
 		*slot = bwPending{t: start, rate: rate, ok: learn}
-		if vd.High() {
+		if vds[i].High() {
 			b.lastAlarm = start
 		}
-		if bestWin < 0 || vd.Score > best.Score {
-			best, bestWin = vd, i
-		}
 	}
-	if bestWin < 0 {
+	if !ready {
 		return verdict{}
 	}
-	if !best.High() {
-		return verdict{vd: best}
+	// Each window above its record is judged on its own pullers (a rise
+	// that lasted two minutes is carried through the short window but not
+	// through the five-minute one); the window that passes with the higher
+	// score is reported, or, when none passes, the higher score.
+	var out verdict
+	first := true
+	for i := range b.wins {
+		if math.IsInf(vds[i].Score, -1) {
+			continue
+		}
+		v := b.window(s, tr, i, vds[i])
+		if first || v.cond && !out.cond || v.cond == out.cond && v.vd.Score > out.vd.Score {
+			out, first = v, false
+		}
 	}
-	win := time.Duration(b.wins[bestWin]) * time.Duration(s.iv)
-	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s)",
-		win, fmtSmall(best.Value), best.Value/best.Expected, win, b.rec[bestWin].Config().Days, fmtSmall(best.Expected))
-	excess := (best.Value - best.Expected) * win.Seconds()
+	return out
+}
+
+// window explains window i's verdict vd and, when it is above its record,
+// checks that new clients pulling without pause carry the excess.
+func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdict {
+	if !vd.High() {
+		return verdict{vd: vd}
+	}
+	win := time.Duration(b.wins[i]) * time.Duration(s.iv)
+	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s; alarm level %s)",
+		win, fmtSmall(vd.Value), vd.Value/vd.Expected, win, b.rec[i].Config().Days, fmtSmall(vd.Expected), fmtSmall(vd.Upper))
+	excess := (vd.Value - vd.Expected) * win.Seconds()
 	var srv netip.AddrPort
 	if tr.scope == ScopeServer {
 		srv, _ = netip.ParseAddrPort(tr.target)
 	}
-	pb, pc := s.cw.persistent(bestWin, srv)
+	pb, pc := s.cw.persistent(i, srv)
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
-		return verdict{vd: best, why: joinDetail(why, fmt.Sprintf(
+		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
 	}
-	return verdict{vd: best, cond: true, why: joinDetail(why, fmt.Sprintf(
+	return verdict{vd: vd, cond: true, why: joinDetail(why, fmt.Sprintf(
 		"%d new clients pulling through the window got %.0f of the %.0f bytes above the record", pc, pb, excess))}
 }

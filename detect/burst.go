@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"encoding"
 	"fmt"
 	"math"
 	"net/netip"
+
+	"github.com/monitor443/monitor443/detect/baseline"
 )
 
 // request_burst at global and server scope counts ClientHellos with the
@@ -173,12 +176,85 @@ func (x *stackMix) shifted() (n, beyond float64, ok bool) {
 	return n, beyond, true
 }
 
-// burstScore scores one interval of a global or per-server request_burst
-// track.
-func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verdict {
-	fs := tr.flood
+// requestBurst is request_burst. At the global and server scopes it is the
+// count test described above (burstState); at the client, SNI and prefix
+// scopes the stage runs it over keyed sketches (stage.keyedScope).
+type requestBurst struct{}
+
+func (requestBurst) kind() string                               { return KindRequestBurst }
+func (requestBurst) section(c *DetectionConfig) *DetectorConfig { return &c.RequestBurst }
+func (requestBurst) atServers() bool                            { return true }
+
+// unit: prefix-scope bursts are SYN rates, the others ClientHello rates.
+func (requestBurst) unit(scope string) string {
+	if scope == ScopePrefix {
+		return "syn/s"
+	}
+	return "hellos/s"
+}
+
+func (requestBurst) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
+	st := &burstState{cnt: newCount(s.warmup())}
+	restore("count", st.cnt)
+	return st
+}
+
+func (requestBurst) contributors(s *stage, scope string, m *merged) []Contributor {
+	if scope == ScopePrefix {
+		return s.synContributors(m)
+	}
+	return s.helloContributors(m)
+}
+
+// burstState is a request_burst track's state at the global or server
+// scope.
+type burstState struct {
+	cnt *baseline.Count
+	// since is when the current alarm began without the evidence that makes
+	// it an incident, 0 when none.
+	since int64
+	// recent holds the last mixWindow+onsetWindow counts, rn written.
+	recent [mixWindow + onsetWindow]float64
+	rn     int
+}
+
+func (st *burstState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
+
+// window records x and returns the sum of the last mixWindow counts and how
+// many there are.
+func (st *burstState) window(x float64) (sum float64, n int) {
+	const l = len(st.recent)
+	st.recent[st.rn%l] = x
+	st.rn++
+	n = min(st.rn, mixWindow)
+	for i := range n {
+		sum += st.recent[(st.rn-1-i)%l]
+	}
+	return sum, n
+}
+
+// before returns the sum of the onsetWindow counts before the last
+// mixWindow ones, and how many there are.
+func (st *burstState) before() (sum float64, n int) {
+	const l = len(st.recent)
+	n = min(max(0, st.rn-mixWindow), onsetWindow)
+	for i := range n {
+		sum += st.recent[(st.rn-1-mixWindow-i)%l]
+	}
+	return sum, n
+}
+
+// score scores one interval of a global or per-server request_burst track.
+func (st *burstState) score(s *stage, tr *track, in *input) verdict {
+	v := st.judge(s, tr, in)
+	v.aboveStatic(v.vd.Value, in.static, "")
+	return v
+}
+
+func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
+	fs, start, f := st, in.start, in.f
 	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos))
-	vd := s.perSecond(fs.cnt.Step(x, 0, learn))
+	vd := s.perSecond(fs.cnt.Step(x, 0, in.learn))
 	n, k := fs.window(x)
 	before, bn := fs.before()
 	if !vd.High() {
@@ -226,9 +302,10 @@ func (s *stage) burstScore(tr *track, start int64, f *Features, learn bool) verd
 // judged: the global request_burst track in an incident or holding more than
 // half its threshold's evidence.
 func (s *stage) learnMix() {
-	if tr := s.global[KindRequestBurst]; tr != nil && tr.flood != nil &&
-		(tr.res.Active() || tr.flood.cnt.Sum() > tr.flood.cnt.Config().H/2) {
-		return
+	if tr := s.global[KindRequestBurst]; tr != nil {
+		if st, ok := tr.st.(*burstState); ok && (tr.res.Active() || st.cnt.Sum() > st.cnt.Config().H/2) {
+			return
+		}
 	}
 	s.mix.learn()
 }

@@ -24,7 +24,7 @@ const CheckpointFile = "baselines.m443"
 // (detect/baseline). Integers are little-endian.
 const (
 	ckptMagic   = "m443ckpt"
-	ckptVersion = 2 // 2: count tests for syn_flood and quic_flood, records for bandwidth_spike
+	ckptVersion = 3 // 2: count tests for syn_flood and quic_flood, records for bandwidth_spike; 3: quic_flood counts unreturned attempts
 	maxCkptSize = 1 << 30
 )
 
@@ -170,17 +170,8 @@ func (s *stage) marshal() map[string][]byte {
 		if tr.fast != nil {
 			tr.fast.states(key, out)
 		}
-		if tr.bw != nil {
-			for i, name := range [...]string{"short", "long"} {
-				if d, err := tr.bw.rec[i].MarshalBinary(); err == nil {
-					out[key+"|record|"+name] = d
-				}
-			}
-		}
-		if tr.flood != nil {
-			if d, err := tr.flood.cnt.MarshalBinary(); err == nil {
-				out[key+"|count"] = d
-			}
+		if tr.st != nil {
+			tr.st.save(key, out)
 		}
 	}
 	for _, tr := range s.global {

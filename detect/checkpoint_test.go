@@ -2,6 +2,8 @@ package detect
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"errors"
 	"log/slog"
 	"maps"
@@ -152,5 +154,31 @@ func TestCheckpointBounded(t *testing.T) {
 				t.Errorf("run %d: obsolete state %q saved", run, k)
 			}
 		}
+	}
+}
+
+// TestCheckpointOldVersion: a well-formed checkpoint of the previous format
+// version is rejected with ErrCheckpointVersion, and an engine started on it
+// warns that it relearns and restores nothing.
+func TestCheckpointOldVersion(t *testing.T) {
+	t.Parallel()
+	b := encodeCheckpoint(map[string][]byte{"syn_flood|global||count": {1, 2, 3}})
+	b[len(ckptMagic)] = ckptVersion - 1
+	b = b[:len(b)-4]
+	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	if _, err := decodeCheckpoint(b); !errors.Is(err, ErrCheckpointVersion) || !strings.Contains(err.Error(), "another version of monitor443") {
+		t.Fatalf("old version: err = %v, want ErrCheckpointVersion saying so", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, CheckpointFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	e := NewEngine(Config{StateDir: dir}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if !strings.Contains(logs.String(), "from another format version, relearning") {
+		t.Errorf("no warning in the log: %s", logs.String())
+	}
+	if e.stage.restore != nil {
+		t.Errorf("restored %d baselines from an old checkpoint", len(e.stage.restore))
 	}
 }

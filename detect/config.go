@@ -107,8 +107,26 @@ const (
 // AllScopes lists every scope, for label values.
 var AllScopes = [...]string{ScopeGlobal, ScopeServer, ScopeClient, ScopeSNI, ScopePrefix}
 
-// Detectors lists the statistical detector IDs, for label values.
-var Detectors = [...]string{KindBandwidthSpike, KindRequestBurst, KindSYNFlood, KindQUICFlood}
+// Detectors lists the statistical detector IDs, in registry order, for
+// label values and configuration keys.
+var Detectors = func() []string {
+	out := make([]string, len(registry))
+	for i, d := range registry {
+		out[i] = d.kind()
+	}
+	return out
+}()
+
+// Detector returns the section of the detector with ID kind, nil if there
+// is no such detector.
+func (c *DetectionConfig) Detector(kind string) *DetectorConfig {
+	for _, d := range registry {
+		if d.kind() == kind {
+			return d.section(c)
+		}
+	}
+	return nil
+}
 
 func (d DetectorConfig) withDefaults(k, n int, minVol float64) DetectorConfig {
 	if d.K == 0 {
@@ -172,10 +190,11 @@ func (c DetectionConfig) withDefaults() DetectionConfig {
 func (c DetectionConfig) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	for _, d := range []struct {
-		name string
-		c    DetectorConfig
-	}{{KindBandwidthSpike, c.BandwidthSpike}, {KindRequestBurst, c.RequestBurst}, {KindSYNFlood, c.SYNFlood}, {KindQUICFlood, c.QUICFlood}} {
+	for _, name := range Detectors {
+		d := struct {
+			name string
+			c    DetectorConfig
+		}{name, *c.Detector(name)}
 		if d.c.K < 1 || d.c.N > 64 || d.c.K > d.c.N {
 			errs = append(errs, fmt.Errorf("detection.%s: need 1 <= k <= n <= 64, got k=%d n=%d", d.name, d.c.K, d.c.N))
 		}

@@ -19,8 +19,16 @@ type Features struct {
 	UDPPackets, UDPBytes [2]uint64
 	// QUICInitials counts decrypted client Initial packets; QUICConns
 	// counts new QUIC connections; QUICHellos counts the ClientHellos (also
-	// in ClientHellos) that came in QUIC Initials.
-	QUICInitials, QUICConns, QUICHellos uint64
+	// in ClientHellos) that came in QUIC Initials. QUICReturned counts QUIC
+	// connections whose client sent a datagram after the server's first
+	// one: it received the server's packet at its address, so the address
+	// is real (QUIC's analogue of a completed TCP handshake).
+	QUICInitials, QUICConns, QUICHellos, QUICReturned uint64
+	// HandshakesLate and QUICReturnedLate are the handshakes and returned
+	// QUIC attempts (also in Handshakes and QUICReturned) of flows that
+	// began before this interval: they answer an earlier interval's
+	// attempts (see detect.attempts).
+	HandshakesLate, QUICReturnedLate uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
@@ -48,6 +56,9 @@ func (f *Features) Add(o *Features) {
 	f.QUICInitials += o.QUICInitials
 	f.QUICConns += o.QUICConns
 	f.QUICHellos += o.QUICHellos
+	f.QUICReturned += o.QUICReturned
+	f.HandshakesLate += o.HandshakesLate
+	f.QUICReturnedLate += o.QUICReturnedLate
 	f.Retransmits += o.Retransmits
 	f.HalfOpen += o.HalfOpen
 }

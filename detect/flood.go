@@ -8,7 +8,8 @@ import (
 	"github.com/monitor443/monitor443/detect/baseline"
 )
 
-// Flood detectors (syn_flood, quic_flood) judge counts with count
+// The count detectors (syn_flood, quic_flood, and request_burst at the
+// global and server scopes) judge counts with count
 // statistics (baseline.Count): a flood is many more events than the learned
 // rate makes plausible, and the evidence for it accumulates in nats of
 // log-likelihood ratio until it passes the test's threshold. No absolute
@@ -36,99 +37,43 @@ const (
 	hsAlpha = 0.1
 )
 
-// floodState is a flood detector's per-track state.
-type floodState struct {
-	cnt *baseline.Count
-	// pending is the last interval's SYNs that no handshake completed yet:
-	// a handshake may complete in the interval after its SYN, so a SYN
-	// counts as unanswered only when the next interval has not completed it
-	// either (a delay of one interval).
-	pending uint64
-	// hs is the smoothed handshakes per interval.
-	hs float64
-	// since is when the current alarm began without the evidence that makes
-	// it an incident (request_burst), 0 when none.
-	since int64
-	// recent holds the last mixWindow+onsetWindow counts (request_burst),
-	// rn written.
-	recent [mixWindow + onsetWindow]float64
-	rn     int
+// newCount returns a count test whose learned rate is trusted after warmup
+// intervals (the Learning period).
+func newCount(warmup int) *baseline.Count {
+	return must(baseline.NewCount(baseline.CountConfig{Warmup: warmup}))
 }
 
-// window records x and returns the sum of the last mixWindow counts and how
-// many there are.
-func (fs *floodState) window(x float64) (sum float64, n int) {
-	const l = len(fs.recent)
-	fs.recent[fs.rn%l] = x
-	fs.rn++
-	n = min(fs.rn, mixWindow)
-	for i := range n {
-		sum += fs.recent[(fs.rn-1-i)%l]
+// saveCount adds a count test's state to out under prefix|count.
+func saveCount(c *baseline.Count, prefix string, out map[string][]byte) {
+	if d, err := c.MarshalBinary(); err == nil {
+		out[prefix+"|count"] = d
 	}
-	return sum, n
 }
 
-// before returns the sum of the onsetWindow counts before the last
-// mixWindow ones, and how many there are.
-func (fs *floodState) before() (sum float64, n int) {
-	const l = len(fs.recent)
-	n = min(max(0, fs.rn-mixWindow), onsetWindow)
-	for i := range n {
-		sum += fs.recent[(fs.rn-1-mixWindow-i)%l]
-	}
-	return sum, n
+// attempts counts the connection attempts (SYNs, QUIC first Initials) that
+// no completion answered. Completions are counted per interval, and each
+// knows whether its flow began in this interval or before: an interval's
+// own completions pay for its own attempts, and its late ones (flows that
+// began before it) for the previous interval's attempts still unpaid; what
+// the late ones leave unpaid is unanswered. An attempt thus has the rest of
+// its interval and the whole next one to complete, and a flood's attempts
+// are counted one interval late. Knowing which completions are late keeps
+// the count exact when the rate changes: a rise must not spend the previous
+// interval's late answers on its own attempts (that would count them as
+// unanswered), and a fall must not leave attempts paid by the wrong
+// interval.
+type attempts struct {
+	pending uint64 // the previous interval's unpaid attempts
 }
 
-// newFloodState returns a flood track's state whose learned rate is
-// trusted after warmup intervals (the Learning period).
-func newFloodState(warmup int) *floodState {
-	return &floodState{cnt: must(baseline.NewCount(baseline.CountConfig{Warmup: warmup}))}
-}
-
-// unanswered returns the SYNs of the previous interval that neither it nor
-// this interval completed. An interval's completions pay for its own SYNs
-// first (a handshake takes one round trip, far less than an interval) and
-// what is left for the previous interval's: paying the oldest first would
-// keep a whole interval's SYNs pending, and any fall of the rate would then
-// count them as unanswered.
-func (fs *floodState) unanswered(syn, hs uint64) uint64 {
-	now := min(syn, hs)
-	u := fs.pending - min(fs.pending, hs-now)
-	fs.pending = syn - now
+// step accounts one interval's attempts n and completions done, of which
+// late belong to flows that began before the interval, and returns the
+// previous interval's attempts that were never answered.
+func (x *attempts) step(n, done, late uint64) uint64 {
+	late = min(late, done)
+	u := x.pending - min(x.pending, late)
+	x.pending = n - min(n, done-late)
 	return u
-}
-
-// synFloodScore scores one interval of a syn_flood track: the unanswered
-// SYNs (SYNs minus completed handshakes) against their learned rate, or,
-// before it is learned, against the prior that at most one attempt fails for
-// four that complete, plus background scanning of every monitored server.
-// A flash crowd completes its handshakes and raises nothing here; a
-// spoofed flood's SYNs are never completed; a botnet that completes a
-// third of its handshakes leaves two thirds unanswered. Spoofing evidence
-// (unique sources, TTL spread) is reported in the alert, not required.
-func (s *stage) synFloodScore(tr *track, start int64, f *Features, learn bool, servers int) verdict {
-	fs := tr.flood
-	u := fs.unanswered(f.SYN, f.Handshakes)
-	fs.hs += hsAlpha * (float64(f.Handshakes) - fs.hs)
-	prior := priorScanRate*s.ivSec*float64(max(1, servers)) + priorFailShare*fs.hs
-	vd := fs.cnt.Step(float64(u), prior, learn)
-	why := ""
-	if vd.Ready && vd.Score > 1 {
-		why = s.floodWhy(fs.cnt, vd, "unanswered SYNs", fmt.Sprintf("%d SYNs, %d handshakes completed", f.SYN, f.Handshakes))
-	}
-	return verdict{vd: s.perSecond(vd), cond: vd.High(), why: why}
-}
-
-// quicFloodScore scores one interval of quic_flood: client Initials against
-// their learned rate. QUIC gives a passive monitor no completion to watch,
-// so there is no prior: the test is ready once the rate has been learned.
-func (s *stage) quicFloodScore(tr *track, f *Features, learn bool) verdict {
-	vd := tr.flood.cnt.Step(float64(f.QUICInitials), 0, learn)
-	why := ""
-	if vd.Ready && vd.Score > 1 {
-		why = s.floodWhy(tr.flood.cnt, vd, "client Initials", "")
-	}
-	return verdict{vd: s.perSecond(vd), cond: vd.High(), why: why}
 }
 
 // floodWhy explains a flood verdict: what was counted against what, and how

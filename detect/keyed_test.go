@@ -101,7 +101,7 @@ func TestKeyedSnapshot(t *testing.T) {
 		if sc == nil {
 			t.Fatal("watched server not tracked")
 		}
-		count(&sc.f, &p, 0, true)
+		count(&sc.f, &p, 0, true, false)
 		k.packet(&p, c, true, true, sc)
 	}
 	syn(c1, 64)

@@ -59,11 +59,22 @@ func newQUICAnalyzer(maxConns int, tls *tlsAnalyzer, c *QUICCounters) *quicAnaly
 // connection's keys are cached (the first Initial of a connection derives
 // them, which costs three small allocations in the standard library).
 func (a *quicAnalyzer) observe(f *flow.Flow, p *capture.Packet, feat *Features) {
+	fromClient := p.Src == f.Client().Addr() && p.SrcPort == f.Client().Port()
+	// A client that sends anything after the server's first datagram has
+	// received it at its address: the connection attempt came from a real
+	// address. A spoofed Initial's source never answers.
+	if fromClient && f.User&(userQUICConn|userQUICReturned) == userQUICConn && f.Packets(flow.ServerToClient) > 0 {
+		f.User |= userQUICReturned
+		feat.QUICReturned++
+		if f.First() < feat.Start {
+			feat.QUICReturnedLate++
+		}
+	}
 	if len(p.Payload) == 0 || p.Payload[0]&0x80 == 0 { // short header: nothing in clear
 		return
 	}
 	sv := f.Server()
-	if p.Src != f.Client().Addr() || p.SrcPort != f.Client().Port() {
+	if !fromClient {
 		if c := a.conn(f); c != nil && quic.IsServerPacket(p.Payload, p.SrcPort, sv.Port()) {
 			c.answered = true
 			if c.hello {
@@ -96,7 +107,8 @@ func (a *quicAnalyzer) observe(f *flow.Flow, p *capture.Packet, feat *Features) 
 	if c == nil {
 		if len(a.free) == 0 {
 			a.c.PoolFull.Add(1)
-			f.User |= userTLSDone
+			f.User |= userTLSDone | userQUICConn
+			feat.QUICConns++
 			return
 		}
 		idx := a.free[len(a.free)-1]
@@ -104,7 +116,7 @@ func (a *quicAnalyzer) observe(f *flow.Flow, p *capture.Packet, feat *Features) 
 		c = &a.pool[idx]
 		c.hello, c.answered, c.rec, c.segments = false, false, nil, 0
 		c.conn.Reset(info.DCID)
-		f.User |= userSniffed | uint64(idx+1)
+		f.User |= userSniffed | userQUICConn | uint64(idx+1)
 		a.c.Connections.Add(1)
 		feat.QUICConns++
 	}

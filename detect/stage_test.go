@@ -185,27 +185,40 @@ func BenchmarkInterval(b *testing.B) {
 	}
 }
 
-// TestQUICFlood: a steady Initial rate learns a baseline; a tenfold jump
-// fires one quic_flood incident within 2 intervals, which resolves after the
-// quiet period once the rate falls back.
+// TestQUICFlood: a steady rate of QUIC connections whose clients return
+// learns a near-zero rate of unreturned attempts; a tenfold crowd of
+// returning clients raises nothing; a flood of attempts that never return
+// fires one quic_flood incident within 2 intervals, which resolves after
+// the quiet period once the flood ends.
 func TestQUICFlood(t *testing.T) {
 	t.Parallel()
 	st, out := newTestStage(DetectionConfig{Learning: 60 * time.Second, QUICFlood: DetectorConfig{Quiet: 10 * time.Second}})
 	t0 := int64(1_700_000_000) * sec
 	i := 0
-	step := func(initials uint64) {
-		st.interval(t0+int64(i)*sec, &Features{QUICInitials: initials, QUICConns: initials / 2}, newMerged(0))
+	carry := uint64(0) // attempts that return in the next interval
+	step := func(conns, flood uint64) {
+		// Two thirds return within their interval, the rest in the next.
+		f := &Features{QUICInitials: 2*conns + flood, QUICConns: conns + flood,
+			QUICReturned: carry + conns*2/3, QUICReturnedLate: carry}
+		carry = conns - conns*2/3
+		st.interval(t0+int64(i)*sec, f, newMerged(0))
 		i++
 	}
 	for range 120 {
-		step(uint64(20 + i%5)) // 20 to 24 per second
+		step(uint64(10+i%5), 0) // 10 to 14 connections a second
+	}
+	for range 60 {
+		step(120, 0) // a crowd: ten times the connections, all real
+	}
+	for range 60 {
+		step(12, 0)
 	}
 	if len(*out) != 0 {
-		t.Fatalf("alerts on steady traffic: %+v", *out)
+		t.Fatalf("alerts on returning traffic: %+v", *out)
 	}
 	onset := i
 	for range 10 {
-		step(250)
+		step(12, 110)
 	}
 	var fired *Anomaly
 	for j := range *out {
@@ -220,18 +233,44 @@ func TestQUICFlood(t *testing.T) {
 	if lat := fired.Detected.Sub(time.Unix(0, t0+int64(onset)*sec)); lat > 2*time.Second {
 		t.Errorf("detected %v after onset, want within 2s", lat)
 	}
-	if fired.Unit != "initials/s" || fired.Value < 200 || fired.Baseline > 30 {
+	if fired.Unit != "attempts/s" || fired.Value < 100 || fired.Baseline > 1 {
 		t.Errorf("anomaly = value %v baseline %v unit %q", fired.Value, fired.Baseline, fired.Unit)
 	}
-	// The CUSUM sum, capped at twice its threshold, drains in about 20
-	// intervals; then the 10 s quiet period runs.
 	for range 60 {
-		step(22)
+		step(12, 0)
 	}
 	last := (*out)[len(*out)-1]
 	if last.Kind != KindQUICFlood || last.State != StateResolved {
 		t.Errorf("last event = %s %s, want quic_flood resolved", last.Kind, last.State)
 	}
+}
+
+// TestQUICFloodColdStart: before anything is learned, a flood of
+// unreturned QUIC attempts 10 s after the start is judged against the
+// prior and fires within seconds, and the alert says so.
+func TestQUICFloodColdStart(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 30 {
+		f := &Features{QUICConns: 5, QUICReturned: 5}
+		if i >= 10 {
+			f.QUICConns += 50 // 10x the connections, none returning
+		}
+		st.interval(t0+int64(i)*sec, f, newMerged(0))
+	}
+	for _, a := range *out {
+		if a.Kind == KindQUICFlood && a.State == StateFiring {
+			if lat := a.Detected.Sub(time.Unix(0, t0+10*sec)); lat > 3*time.Second {
+				t.Errorf("detected %v after onset, want within 3 s", lat)
+			}
+			if !strings.Contains(a.Detail, "prior") {
+				t.Errorf("detail %q does not say it was judged against the prior", a.Detail)
+			}
+			return
+		}
+	}
+	t.Fatalf("no quic_flood alert: %+v", *out)
 }
 
 // TestAlertGroups: incidents of one detector that overlap share the first
@@ -396,25 +435,34 @@ func TestStaticBandwidthReportsRate(t *testing.T) {
 }
 
 // TestUnansweredSYNs: a handshake that completes in the interval after its
-// SYN is not unanswered, a rate that falls by half from one second to the
-// next leaves no phantom unanswered SYNs, and a flood's SYNs are counted one
-// interval late.
+// SYN is not unanswered, neither when the rate halves nor when it rises
+// tenfold while a tenth of the handshakes complete one interval late, and
+// a flood's SYNs are counted one interval late.
 func TestUnansweredSYNs(t *testing.T) {
 	t.Parallel()
-	fs := newFloodState(10)
-	for i, tt := range []struct{ syn, hs, want uint64 }{
+	fs := &synFloodState{cnt: newCount(10)}
+	for i, tt := range []struct{ syn, hs, late, want uint64 }{
 		{syn: 40, hs: 40, want: 0},
 		{syn: 40, hs: 37, want: 0}, // three complete in the next interval
-		{syn: 40, hs: 43, want: 0},
+		{syn: 40, hs: 43, late: 3, want: 0},
 		{syn: 49, hs: 49, want: 0},
-		{syn: 18, hs: 18, want: 0}, // the rate halves
-		{syn: 500, hs: 20, want: 0},
-		{syn: 500, hs: 20, want: 480},
-		{syn: 20, hs: 20, want: 480},
-		{syn: 20, hs: 20, want: 0},
+		{syn: 18, hs: 18, want: 0},                // the rate halves
+		{syn: 20, hs: 18, want: 0},                // a tenth late from here on
+		{syn: 200, hs: 2 + 180, late: 2, want: 0}, // tenfold
+		{syn: 200, hs: 20 + 180, late: 20, want: 0},
+		{syn: 20, hs: 20 + 18, late: 20, want: 0}, // back
+		{syn: 20, hs: 2 + 18, late: 2, want: 0},
+		{syn: 500, hs: 2 + 18, late: 2, want: 0}, // a flood
+		{syn: 500, hs: 2 + 18, late: 2, want: 480},
+		{syn: 20, hs: 2 + 18, late: 2, want: 480},
+		{syn: 20, hs: 2 + 18, late: 2, want: 0},
+		{syn: 20, hs: 2 + 18, late: 2, want: 0},
+		{syn: 20, hs: 2, late: 2, want: 0}, // the server stops answering
+		{syn: 20, hs: 0, want: 20},
+		{syn: 20, hs: 0, want: 20},
 	} {
-		if got := fs.unanswered(tt.syn, tt.hs); got != tt.want {
-			t.Errorf("interval %d (%d SYN, %d completed): %d unanswered, want %d", i, tt.syn, tt.hs, got, tt.want)
+		if got := fs.unanswered(&Features{SYN: tt.syn, Handshakes: tt.hs, HandshakesLate: tt.late}); got != tt.want {
+			t.Errorf("interval %d (%d SYN, %d completed, %d late): %d unanswered, want %d", i, tt.syn, tt.hs, tt.late, got, tt.want)
 		}
 	}
 }
@@ -430,9 +478,9 @@ func TestGapResetsWindows(t *testing.T) {
 		st.interval(t0+int64(i)*sec, &Features{BytesOut: 5e5}, newMerged(0))
 	}
 	st.interval(t0+(3600+50)*sec, &Features{BytesOut: 1000}, newMerged(0))
-	tr := st.global[KindBandwidthSpike]
-	if tr.bw.n != 1 || tr.bw.sums[0] != 1000 || tr.bw.sums[1] != 1000 {
-		t.Errorf("after the gap: %d values, sums %v; want one value of 1000", tr.bw.n, tr.bw.sums)
+	bw := st.global[KindBandwidthSpike].st.(*bwState)
+	if bw.n != 1 || bw.sums[0] != 1000 || bw.sums[1] != 1000 {
+		t.Errorf("after the gap: %d values, sums %v; want one value of 1000", bw.n, bw.sums)
 	}
 }
 
@@ -517,11 +565,11 @@ func TestPrefixBurstContributors(t *testing.T) {
 	m.pfxSYN[netip.MustParsePrefix("198.51.100.0/24")] = 50
 	m.clientSYN[netip.MustParseAddr("198.51.100.7")] = 40
 	m.clientHello[netip.MustParseAddr("192.0.2.1")] = 9
-	top := st.contributors(KindRequestBurst, ScopePrefix, m)
+	top := requestBurst{}.contributors(st, ScopePrefix, m)
 	if len(top) != 2 || top[0].Key != "prefix:198.51.100.0/24" || top[1].Key != "client:198.51.100.7" {
 		t.Errorf("prefix burst contributors = %+v, want the SYN prefix and client", top)
 	}
-	if top := st.contributors(KindRequestBurst, ScopeClient, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
+	if top := (requestBurst{}).contributors(st, ScopeClient, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
 		t.Errorf("client burst contributors = %+v, want the hello client", top)
 	}
 }

@@ -20,6 +20,11 @@ const (
 	userSniffed  uint64 = 1 << 32 // the client stream's protocol is known
 	userTLSDone  uint64 = 1 << 33 // TLS analysis finished for this flow
 	userNonTLS   uint64 = 1 << 34 // not TLS: counted by kind
+	// userQUICConn marks a flow counted in Features.QUICConns, and
+	// userQUICReturned one whose client then answered the server
+	// (Features.QUICReturned).
+	userQUICConn     uint64 = 1 << 35
+	userQUICReturned uint64 = 1 << 36
 	userIdxMask  uint64 = 1<<32 - 1
 	maxHelloMsgs        = 2 // ClientHellos counted per connection (HelloRetryRequest)
 )

@@ -324,22 +324,12 @@ func parseConfig(b []byte) (Config, error) {
 		}
 		for name, d := range rd.Detectors {
 			path := "detection.detectors." + name
-			var dc *detect.DetectorConfig
-			switch name {
-			case detect.KindBandwidthSpike:
-				dc = &st.BandwidthSpike
-			case detect.KindRequestBurst:
-				dc = &st.RequestBurst
-			case detect.KindSYNFlood:
-				dc = &st.SYNFlood
-			case detect.KindQUICFlood:
-				dc = &st.QUICFlood
-			default:
-				kinds := []string{detect.KindBandwidthSpike, detect.KindRequestBurst, detect.KindSYNFlood, detect.KindQUICFlood}
-				if s := closest(name, kinds); s != "" {
+			dc := st.Detector(name)
+			if dc == nil {
+				if s := closest(name, detect.Detectors); s != "" {
 					bad(path, "unknown detector (did you mean %s?)", s)
 				} else {
-					bad(path, "unknown detector (want %s)", strings.Join(kinds, ", "))
+					bad(path, "unknown detector (want %s)", strings.Join(detect.Detectors, ", "))
 				}
 				continue
 			}

@@ -1,0 +1,208 @@
+package detect
+
+import (
+	"net/netip"
+	"slices"
+	"sort"
+
+	"github.com/monitor443/monitor443/detect/baseline"
+)
+
+// request_burst at the client, SNI and prefix scopes: the keys of a sketched
+// scope (the heaviest clients and SNIs by ClientHellos, the heaviest /24 and
+// /64 prefixes by SYNs) are each scored against one band per scope, learned
+// from the scope's heaviest key per interval, so a crawler, a busy NAT
+// gateway or a single bot is judged against what the heaviest keys normally
+// do rather than against the whole site. Watched prefixes get their own
+// baselines with exact counts.
+
+// burstKeyed runs request_burst at the sketched scopes: clients and SNIs by
+// ClientHellos, prefixes by SYNs, and the watched prefixes.
+func (s *stage) burstKeyed(start, end int64, m *merged, note func(*track, string, baseline.Verdict)) {
+	clients := map[string]float64{}
+	for a := range m.clientHello {
+		clients[a.String()] = s.rate(m.helloCount(a))
+	}
+	s.keyedScope(ScopeClient, start, end, clients, m, note)
+	snis := map[string]float64{}
+	for n, c := range m.sni {
+		snis[n] = s.rate(c)
+	}
+	s.keyedScope(ScopeSNI, start, end, snis, m, note)
+	pfx := map[string]float64{}
+	for p, c := range m.pfxSYN {
+		// A watched prefix has its own track with exact counts; the
+		// sketch must not open a second incident with the same target.
+		if !slices.ContainsFunc(s.cfg.WatchPrefixes, func(w netip.Prefix) bool { return w.Masked() == p }) {
+			pfx[p.String()] = s.rate(c)
+		}
+	}
+	s.keyedScope(ScopePrefix, start, end, pfx, m, note)
+	s.watchedPrefixes(start, end, m, note)
+}
+
+// keyedBase returns the max-key baseline of a sketched scope.
+func (s *stage) keyedBase(det, scope string) *rateBase {
+	k := det + "|" + scope
+	b := s.scopeB[k]
+	if b == nil {
+		b = newRateBase(&s.cfg, s.warmup(), bandK, s.guard(det))
+		s.restoreInto(k+"|max|ewma", b.ew)
+		if b.se != nil {
+			s.restoreInto(k+"|max|seasonal", b.se)
+		}
+		s.scopeB[k] = b
+	}
+	return b
+}
+
+// topHello returns the heaviest client's ClientHellos in the interval.
+func (s *stage) topHello(m *merged) uint64 {
+	var t uint64
+	for a := range m.clientHello {
+		t = max(t, m.helloCount(a))
+	}
+	return t
+}
+
+// concentrated reports whether the heaviest client (its interval count
+// topCount) explains at least FlashCrowdShare of the excess over the
+// baseline; an excess spread over many light clients is a flash crowd.
+func (s *stage) concentrated(vd baseline.Verdict, top float64) bool {
+	if s.cfg.FlashCrowdShare <= 0 {
+		return true
+	}
+	excess := vd.Value - vd.Expected
+	if excess <= 0 {
+		return false
+	}
+	return top >= s.cfg.FlashCrowdShare*excess
+}
+
+// keyedScope runs request_burst over the keys of a sketched scope. The
+// scope's baseline learns the heaviest key's rate each interval; every key
+// is scored against that band, and keys whose condition holds get their own
+// k-of-n filter and resolver (at most MaxTargets per scope).
+func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float64, m *merged,
+	note func(*track, string, baseline.Verdict)) {
+	det := KindRequestBurst
+	b := s.keyedBase(det, scope)
+	tracks := s.keyed[scope]
+	if tracks == nil {
+		tracks = map[string]*track{}
+		s.keyed[scope] = tracks
+	}
+	static := s.cfg.RequestBurst.Static[scope]
+	keys := make([]string, 0, len(vals))
+	maxV := 0.0
+	for k, v := range vals {
+		keys = append(keys, k)
+		maxV = max(maxV, v)
+	}
+	sort.Strings(keys)
+	stepped := map[string]bool{}
+	topHello := s.topHello(m)
+	var best baseline.Verdict
+	bestKey := ""
+	for _, k := range keys {
+		v := vals[k]
+		vd := b.check(start, v)
+		if bestKey == "" || vd.Score > best.Score {
+			best, bestKey = vd, k
+		}
+		cond := vd.High()
+		if scope == ScopeSNI {
+			cond = cond && s.concentrated(vd, s.rate(topHello))
+		}
+		why := ""
+		if static > 0 && v >= static {
+			cond, why = true, "above the static threshold "+fmtRate(static)
+		}
+		tr := tracks[k]
+		if tr == nil {
+			if !cond {
+				continue
+			}
+			if len(tracks) >= s.cfg.MaxTargets {
+				s.dropped++
+				continue
+			}
+			tr = s.newTrack(det, scope, k)
+			tracks[k] = tr
+		}
+		stepped[k] = true
+		tr.last = vd
+		s.hysteresis(tr, &input{start: start, m: m}, end, verdict{vd: vd, cond: cond, why: why})
+	}
+	for _, k := range sortedKeys(tracks) {
+		tr := tracks[k]
+		if !stepped[k] {
+			vd := b.check(start, 0)
+			s.hysteresis(tr, &input{start: start, m: m}, end, verdict{vd: vd})
+		}
+		if !tr.res.Active() && tr.kofn.Count() == 0 {
+			delete(tracks, k)
+		}
+	}
+	// Learn the heaviest key's rate, unless one of the keys is in an
+	// incident (then only score, so an attack does not become normal).
+	learn := true
+	for _, tr := range tracks {
+		if tr.res.Active() {
+			learn = false
+			break
+		}
+	}
+	mv := b.step(start, maxV, learn)
+	if bestKey == "" {
+		best = mv
+	}
+	note(&track{det: det, scope: scope}, bestKey, best)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// watchedPrefixes runs request_burst over the watched prefixes' SYN rates,
+// each with its own baseline.
+func (s *stage) watchedPrefixes(start, end int64, m *merged, note func(*track, string, baseline.Verdict)) {
+	if len(s.cfg.WatchPrefixes) == 0 {
+		return
+	}
+	if s.pfx == nil {
+		s.pfx = make([]map[string]*track, len(s.cfg.WatchPrefixes))
+	}
+	for i, p := range s.cfg.WatchPrefixes {
+		tr := s.pfx[i][KindRequestBurst]
+		if tr == nil {
+			tr = s.newTrack(KindRequestBurst, ScopePrefix, p.String())
+			key := KindRequestBurst + "|" + ScopePrefix + "|" + p.String()
+			tr.fast = newRateBase(&s.cfg, s.warmup(), bandK, s.guard(KindRequestBurst))
+			s.restoreInto(key+"|ewma", tr.fast.ew)
+			if tr.fast.se != nil {
+				s.restoreInto(key+"|seasonal", tr.fast.se)
+			}
+			s.pfx[i] = map[string]*track{KindRequestBurst: tr}
+		}
+		var syn uint64
+		if i < len(m.prefixes) {
+			syn = m.prefixes[i].syn
+		}
+		v := s.rate(syn)
+		vd := tr.fast.step(start, v, !tr.res.Active())
+		tr.last = vd
+		cond := vd.High()
+		why := ""
+		if st := s.cfg.RequestBurst.Static[ScopePrefix]; st > 0 && v >= st {
+			cond, why = true, "above the static threshold "+fmtRate(st)
+		}
+		note(tr, tr.target, vd)
+		s.hysteresis(tr, &input{start: start, m: m}, end, verdict{vd: vd, cond: cond, why: why})
+	}
+}

@@ -1,0 +1,117 @@
+package detect
+
+import (
+	"encoding"
+	"fmt"
+	"math"
+
+	"github.com/monitor443/monitor443/detect/baseline"
+)
+
+// synFlood is syn_flood: SYN floods by what a flood does. It counts the SYNs
+// that no handshake completed (unanswered SYNs) and judges them with the
+// count test against their learned, usually near-zero, rate or, before it
+// is learned, against the prior that at most one attempt fails for four
+// that complete, plus background scanning of every monitored server
+// (flood.go). A flash crowd completes its handshakes and raises nothing
+// here; a spoofed flood's SYNs are never completed; a botnet that completes
+// a third of its handshakes leaves two thirds unanswered. Spoofing evidence
+// (unique sources, TTL spread, completion) and half-open growth are
+// reported in the alert, not required to fire.
+type synFlood struct{}
+
+func (synFlood) kind() string                               { return KindSYNFlood }
+func (synFlood) section(c *DetectionConfig) *DetectorConfig { return &c.SYNFlood }
+func (synFlood) atServers() bool                            { return true }
+func (synFlood) unit(string) string                         { return "syn/s" }
+
+func (synFlood) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
+	st := &synFloodState{cnt: newCount(s.warmup())}
+	restore("count", st.cnt)
+	return st
+}
+
+func (synFlood) contributors(s *stage, _ string, m *merged) []Contributor {
+	return s.synContributors(m)
+}
+
+// synFloodState is a syn_flood track's state.
+type synFloodState struct {
+	cnt *baseline.Count
+	// pending holds the SYNs no handshake completed yet (attempts).
+	pending attempts
+	// hs is the smoothed handshakes per interval.
+	hs float64
+	// halfOpen is the half-open flow count at the end of the last interval
+	// that was not part of a run (global scope only), for the alert.
+	halfOpen uint64
+}
+
+func (st *synFloodState) score(s *stage, tr *track, in *input) verdict {
+	f := in.f
+	u := st.unanswered(f)
+	st.hs += hsAlpha * (float64(f.Handshakes) - st.hs)
+	prior := priorScanRate*s.ivSec*float64(max(1, s.knownServers(tr))) + priorFailShare*st.hs
+	vd := st.cnt.Step(float64(u), prior, in.learn)
+	v := verdict{vd: s.perSecond(vd), cond: vd.High()}
+	if vd.Ready && vd.Score > 1 {
+		v.why = s.floodWhy(st.cnt, vd, "unanswered SYNs", fmt.Sprintf("%d SYNs, %d handshakes completed", f.SYN, f.Handshakes))
+	}
+	if tr.scope == ScopeGlobal && v.cond && f.HalfOpen > 0 {
+		v.why = joinDetail(v.why, fmt.Sprintf("half-open flows %d (%d before)", f.HalfOpen, st.halfOpen))
+	}
+	if !v.cond && tr.runStart == 0 && !tr.res.Active() {
+		st.halfOpen = f.HalfOpen
+	}
+	v.aboveStatic(s.rate(f.SYN), in.static, "SYNs ")
+	return v
+}
+
+func (st *synFloodState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
+
+// unanswered returns the SYNs that no handshake completed (attempts).
+func (st *synFloodState) unanswered(f *Features) uint64 {
+	return st.pending.step(f.SYN, f.Handshakes, f.HandshakesLate)
+}
+
+// explain judges whether a SYN flood's sources look spoofed: nearly as
+// many unique sources as SYNs (each source sends about one), a wide spread
+// of TTLs, and few completed handshakes.
+func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
+	m, srv := in.m, in.srv
+	if m == nil {
+		return ""
+	}
+	var syn, hs uint64
+	var uniq float64
+	ttls := -1
+	if srv != nil {
+		syn, hs, uniq, ttls = srv.f.SYN, srv.f.Handshakes, estimate(srv.synSrc), ttlCount(srv.ttl)
+	} else {
+		uniq = estimate(m.synSources)
+		for _, x := range m.servers {
+			syn += x.f.SYN
+			hs += x.f.Handshakes
+		}
+	}
+	if syn == 0 {
+		return ""
+	}
+	ratio := uniq / float64(syn)
+	compl := float64(hs) / float64(syn)
+	spoofed := ratio >= s.cfg.SpoofedSourceRatio && compl < 0.5 && syn >= 20
+	if ttls >= 0 {
+		spoofed = spoofed && ttls >= 16
+	}
+	a.Spoofed = spoofed
+	a.UniqueSources = math.Round(uniq)
+	d := fmt.Sprintf("%d SYNs from about %.0f unique sources (%.2f per SYN), handshake completion %.0f%%", syn, uniq, ratio, 100*compl)
+	if ttls >= 0 {
+		d += fmt.Sprintf(", %d distinct TTLs", ttls)
+	}
+	if spoofed {
+		a.Severity = SeverityCritical.String()
+		d += ": the sources look spoofed"
+	}
+	return d
+}
