@@ -310,3 +310,19 @@ func BenchmarkRecorderTLS(b *testing.B) {
 		r.TLS(rec)
 	}
 }
+
+// BenchmarkRecorderServerInterval is the per-interval cost of the busiest
+// servers' timelines with the engine's default of 256 servers an interval.
+func BenchmarkRecorderServerInterval(b *testing.B) {
+	r := New(Config{})
+	m := map[netip.AddrPort]detect.Features{}
+	for j := range 256 {
+		m[netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, byte(j / 250), byte(j % 250)}), 443)] = detect.Features{BytesIn: uint64(j), BytesOut: uint64(100 * j), SYN: 1}
+	}
+	var i int64
+	b.ReportAllocs()
+	for b.Loop() {
+		i++
+		r.ServerInterval(i*int64(time.Second), m)
+	}
+}

@@ -33,7 +33,13 @@ type servers struct {
 	totals *sketch.SpaceSaving[netip.AddrPort]
 	cands  map[netip.AddrPort]*candidate
 	pinned int
-	keys   []netip.AddrPort // scratch
+	keys   []serverBytes // scratch
+}
+
+type serverBytes struct {
+	ap     netip.AddrPort
+	n      uint64
+	before bool // may have had traffic before this interval
 }
 
 // candidate is a server whose timeline is kept.
@@ -59,24 +65,32 @@ func (s *servers) add(start int64, m map[netip.AddrPort]detect.Features) {
 	if s.top <= 0 {
 		return
 	}
-	// Heaviest of the interval first, so that the choice of candidates
-	// does not depend on the map's order.
+	// A server had traffic before this interval when the totals know
+	// it; when they have been full, one they do not know may have too.
+	full := s.totals.Len() >= s.totals.Capacity()
 	s.keys = s.keys[:0]
 	for ap, f := range m {
-		if b := f.BytesIn + f.BytesOut; b > 0 {
-			s.totals.Offer(ap, b)
-		}
-		s.keys = append(s.keys, ap)
+		_, seen := s.totals.Lookup(ap)
+		s.keys = append(s.keys, serverBytes{ap, f.BytesIn + f.BytesOut, seen || full})
 	}
-	slices.SortFunc(s.keys, func(a, b netip.AddrPort) int {
-		fa, fb := m[a], m[b]
-		if c := cmp.Compare(fb.BytesIn+fb.BytesOut, fa.BytesIn+fa.BytesOut); c != 0 {
+	// Heaviest of the interval first, so that the choice of candidates
+	// does not depend on the map's order.
+	slices.SortFunc(s.keys, func(a, b serverBytes) int {
+		if c := cmp.Compare(b.n, a.n); c != 0 {
 			return c
 		}
-		return a.Compare(b)
+		return a.ap.Compare(b.ap)
 	})
+	// Counted in that order too, so that the totals do not depend on the
+	// map's order once they are full.
+	for _, k := range s.keys {
+		if k.n > 0 {
+			s.totals.Offer(k.ap, k.n)
+		}
+	}
 	light, lightN, found := s.lightest()
-	for _, ap := range s.keys {
+	for _, k := range s.keys {
+		ap := k.ap
 		c := s.cands[ap]
 		if c == nil {
 			if len(s.cands) >= s.maxCands {
@@ -87,9 +101,7 @@ func (s *servers) add(start int64, m map[netip.AddrPort]detect.Features) {
 				}
 				delete(s.cands, light)
 			}
-			f := m[ap]
-			e, _ := s.totals.Lookup(ap)
-			c = &candidate{s: newSeries(s.interval, s.maxPoints), late: e.Err > 0 || e.Count > f.BytesIn+f.BytesOut}
+			c = &candidate{s: newSeries(s.interval, s.maxPoints), late: k.before}
 			s.cands[ap] = c
 			light, lightN, found = s.lightest()
 		}
@@ -145,7 +157,8 @@ func (s *servers) pin(target string) {
 				delete(s.cands, light)
 			}
 		}
-		c = &candidate{s: newSeries(s.interval, s.maxPoints), late: s.count(ap) > 0}
+		_, seen := s.totals.Lookup(ap)
+		c = &candidate{s: newSeries(s.interval, s.maxPoints), late: seen || s.totals.Len() >= s.totals.Capacity()}
 		s.cands[ap] = c
 	}
 	c.pinned = true
