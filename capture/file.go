@@ -9,9 +9,6 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
-
-	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 )
 
 // StdinPath is the file name that reads a capture from standard input.
@@ -19,8 +16,8 @@ const StdinPath = "-"
 
 // FileSource reads pcap and pcapng files, plain or gzip-compressed, one
 // after the other as one continuous capture. It is pure Go (pcap records
-// are read in place from the read buffer, pcapng through gopacket/pcapgo)
-// and needs no privileges.
+// and pcapng blocks are read in place from the read buffer) and needs no
+// privileges.
 //
 // A FileSource is not safe for concurrent use, except for Progress, which
 // any goroutine may call.
@@ -31,7 +28,7 @@ type FileSource struct {
 
 	closer io.Closer
 	pcap   *pcapReader
-	ng     *pcapgo.NgReader
+	ng     *ngReader
 	link   LinkType
 
 	total    int64        // sum of file sizes, or -1 when unknown (stdin, pipes)
@@ -147,7 +144,7 @@ func (s *FileSource) openNext() error {
 	s.fileDamage = s.damage.Load()
 	switch binary.BigEndian.Uint32(hdr) {
 	case 0x0a0d0d0a:
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := newNgReader(br, &s.damage)
 		if err != nil {
 			return fmt.Errorf("open capture %q: pcapng: %w", path, err)
 		}
@@ -188,10 +185,9 @@ func (s *FileSource) Read(f *Frame) error {
 			}
 			err = rerr
 		} else {
-			data, ci, rerr := s.ng.ZeroCopyReadPacketData()
+			data, ts, length, link, rerr := s.ng.next()
 			if rerr == nil {
-				f.Data, f.Timestamp, f.Length = data, ci.Timestamp.UnixNano(), ci.Length
-				f.LinkType = ngLinkType(s.ng, ci.InterfaceIndex)
+				f.Data, f.Timestamp, f.Length, f.LinkType = data, ts, length, link
 				return nil
 			}
 			err = rerr
@@ -210,20 +206,6 @@ func (s *FileSource) Read(f *Frame) error {
 			return err
 		}
 	}
-}
-
-func ngLinkType(r *pcapgo.NgReader, iface int) LinkType {
-	ifc, err := r.Interface(iface)
-	if err != nil {
-		return LinkType(0xffff)
-	}
-	lt := LinkType(ifc.LinkType)
-	// pcapgo narrows pcapng link types to a byte: LINKTYPE_LINUX_SLL2 (276)
-	// arrives as 20, a value no link type uses.
-	if ifc.LinkType == layers.LinkType(LinkLinuxSLL2&0xff) {
-		lt = LinkLinuxSLL2
-	}
-	return lt
 }
 
 // Close implements Source.
