@@ -3,8 +3,8 @@ package detect
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"errors"
+	"hash/crc32"
 	"log/slog"
 	"maps"
 	"net/netip"

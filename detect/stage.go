@@ -118,12 +118,12 @@ type stage struct {
 	// servers holds the targets of s.server (server tracks are never
 	// removed, and are bounded by 3·MaxServers plus the watched servers).
 	servers map[string]struct{}
-	keyed  map[string]map[string]*track
-	scopeB map[string]*rateBase   // max-key baselines by detector|scope
-	pfx    []map[string]*track    // watched prefixes: by detector
-	groups map[string]*alertGroup // open alert groups, by detector
-	mix    *stackMix              // the learned mix of client stacks (burst.go)
-	cw     *clientWindows         // egress by client over the bandwidth windows (bandwidth.go)
+	keyed   map[string]map[string]*track
+	scopeB  map[string]*rateBase   // max-key baselines by detector|scope
+	pfx     []map[string]*track    // watched prefixes: by detector
+	groups  map[string]*alertGroup // open alert groups, by detector
+	mix     *stackMix              // the learned mix of client stacks (burst.go)
+	cw      *clientWindows         // egress by client over the bandwidth windows (bandwidth.go)
 	// watched holds the configured watch-list servers, which always get
 	// per-server tracks whatever MaxServers says.
 	watched map[string]bool

@@ -17,16 +17,16 @@ import (
 // Flow.User layout: the low 32 bits hold a tlsConn pool index + 1, the
 // high bits flags.
 const (
-	userSniffed  uint64 = 1 << 32 // the client stream's protocol is known
-	userTLSDone  uint64 = 1 << 33 // TLS analysis finished for this flow
-	userNonTLS   uint64 = 1 << 34 // not TLS: counted by kind
+	userSniffed uint64 = 1 << 32 // the client stream's protocol is known
+	userTLSDone uint64 = 1 << 33 // TLS analysis finished for this flow
+	userNonTLS  uint64 = 1 << 34 // not TLS: counted by kind
 	// userQUICConn marks a flow counted in Features.QUICConns, and
 	// userQUICReturned one whose client then answered the server
 	// (Features.QUICReturned).
 	userQUICConn     uint64 = 1 << 35
 	userQUICReturned uint64 = 1 << 36
-	userIdxMask  uint64 = 1<<32 - 1
-	maxHelloMsgs        = 2 // ClientHellos counted per connection (HelloRetryRequest)
+	userIdxMask      uint64 = 1<<32 - 1
+	maxHelloMsgs            = 2 // ClientHellos counted per connection (HelloRetryRequest)
 )
 
 // tlsConn is the analysis state of one TLS handshake in progress.
