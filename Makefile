@@ -152,11 +152,12 @@ bench-replay: build
 	/usr/bin/time -f "tshark elapsed=%e maxrss_kb=%M" tshark -n -r $(BENCH_PCAP) -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name -e tls.handshake.ja3 > /dev/null
 	/usr/bin/time -f "monitor443 flood10m maxrss_kb=%M" ./$(BIN) -r $(FLOOD_PCAP) -progress never -log.level warn 2>&1 | grep -E "frames|flows|maxrss"
 
-# Live capture: tcpreplay at increasing rates over a veth into the AF_PACKET
-# source, next to tcpdump (root).
+# Live capture: trafgen (netsniff-ng) at increasing rates over a veth into the
+# AF_PACKET source with 1 and 2 workers, next to tcpdump, until drops (root;
+# the bench capture supplies the TLS ClientHello).
 bench-live: build
 	@test -f $(BENCH_PCAP) || ./$(BIN) synth -preset bench -duration 13s -o $(BENCH_PCAP)
-	sh capture/afpacket/testdata/livebench.sh $(BIN) $(BENCH_PCAP) 1000000
+	sh capture/afpacket/testdata/livebench.sh $(BIN) $(BENCH_PCAP)
 
 # The labelled detection evaluation (docs/detection.md): realistic traffic
 # from capture/synth (presets eval-small: three days at 0.5 new connections/s;
