@@ -339,7 +339,7 @@ type span struct {
 type pageData struct {
 	Timeline Timeline      `json:"timeline"`
 	Spans    []span        `json:"spans"`
-	Servers  []serverChart `json:"servers"`
+	Servers  []serverChart `json:"servers,omitempty"` // the report only
 }
 
 // Incident is one incident's section.
