@@ -280,22 +280,19 @@ func (b *bwState) judge(s *stage, tr *track, in *input) verdict {
 	if !ready {
 		return verdict{}
 	}
-	// Each window above its record is judged on its own pullers (a rise
-	// that lasted two minutes is carried through the short window but not
-	// through the five-minute one); the window that passes with the higher
-	// score is reported, or, when none passes, the higher score.
-	var out verdict
-	first := true
+	// The incident is judged at the time scale where it stands out most:
+	// the window with the higher score, whose pullers decide. (Judging
+	// every window above its record on its own pullers would let the
+	// one-minute window pass a release whose slow clients each pull one
+	// large object for most of a minute, while over five minutes the same
+	// rise is carried by many short downloads.)
+	best := -1
 	for i := range b.wins {
-		if math.IsInf(vds[i].Score, -1) {
-			continue
-		}
-		v := b.window(s, tr, i, vds[i])
-		if first || v.cond && !out.cond || v.cond == out.cond && v.vd.Score > out.vd.Score {
-			out, first = v, false
+		if !math.IsInf(vds[i].Score, -1) && (best < 0 || vds[i].Score > vds[best].Score) {
+			best = i
 		}
 	}
-	return out
+	return b.window(s, tr, best, vds[best])
 }
 
 // window explains window i's verdict vd and, when it is above its record,

@@ -22,10 +22,13 @@ import (
 //     quarter of the rise (under the usual mix no stack stands 4σ above
 //     its share, so any sizeable part is evidence; a quarter leaves room for
 //     bots whose stack is also a common browser's, such as headless Chrome),
-//   - or the rise began abruptly: the last mixWindow intervals hold at least
+//   - or the rise began abruptly: the intervals since the count test began
+//     to gather evidence (the rise so far, at most mixWindow) hold at least
 //     three times the learned rate (the smallest rise the detector is asked
 //     to find) while the onsetWindow intervals before them were still
-//     normal (not 3σ above the learned rate). Bot
+//     normal (not 3σ above the learned rate). Judging the rise since it
+//     began, not a fixed window, finds a step within seconds of the count
+//     test's alarm instead of once a half-minute window has filled. Bot
 //     tools start at full rate at once; a flash crowd builds up over
 //     minutes as word spreads (Jung, Krishnamurthy and Rabinovich 2002), so
 //     by the time its rise is certain the minute before it was already
@@ -70,7 +73,7 @@ const (
 	// maxMixStacks bounds the learned mix; the lightest stack is forgotten
 	// first.
 	maxMixStacks = 512
-	// onsetWindow is the span before the last mixWindow intervals whose rate
+	// onsetWindow is the span before the rise whose rate
 	// tells an abrupt rise from a gradual one: a minute, which a crowd that
 	// gathers over minutes has already made busier by the time its rise is
 	// certain.
@@ -216,6 +219,9 @@ type burstState struct {
 	// recent holds the last mixWindow+onsetWindow counts, rn written.
 	recent [mixWindow + onsetWindow]float64
 	rn     int
+	// run is how many intervals the count test has held evidence for (its
+	// sum above zero), the length of the rise so far.
+	run int
 }
 
 func (st *burstState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
@@ -233,13 +239,23 @@ func (st *burstState) window(x float64) (sum float64, n int) {
 	return sum, n
 }
 
-// before returns the sum of the onsetWindow counts before the last
-// mixWindow ones, and how many there are.
-func (st *burstState) before() (sum float64, n int) {
+// last returns the sum of the last k counts (k ≤ mixWindow).
+func (st *burstState) last(k int) float64 {
 	const l = len(st.recent)
-	n = min(max(0, st.rn-mixWindow), onsetWindow)
+	sum := 0.0
+	for i := range min(k, st.rn) {
+		sum += st.recent[(st.rn-1-i)%l]
+	}
+	return sum
+}
+
+// before returns the sum of the onsetWindow counts before the last skip
+// ones (skip ≤ mixWindow), and how many there are.
+func (st *burstState) before(skip int) (sum float64, n int) {
+	const l = len(st.recent)
+	n = min(max(0, st.rn-skip), onsetWindow)
 	for i := range n {
-		sum += st.recent[(st.rn-1-mixWindow-i)%l]
+		sum += st.recent[(st.rn-1-skip-i)%l]
 	}
 	return sum, n
 }
@@ -256,7 +272,16 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos))
 	vd := s.perSecond(fs.cnt.Step(x, 0, in.learn))
 	n, k := fs.window(x)
-	before, bn := fs.before()
+	if fs.cnt.Sum() == 0 {
+		fs.run = 0
+	} else {
+		fs.run++
+	}
+	// The rise so far: the intervals since the count test began to gather
+	// evidence (at most the mix window), and the minute before them.
+	rl := min(max(fs.run, 1), mixWindow)
+	runN := fs.last(rl)
+	before, bn := fs.before(rl)
 	if !vd.High() {
 		fs.since = 0
 		return verdict{vd: vd}
@@ -274,11 +299,11 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
 			beyond, ivs*s.ivSec, n, top))}
-	case spread && bn == onsetWindow && n >= 3*vd.Expected*s.ivSec*ivs && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore):
+	case spread && bn == onsetWindow && runN >= 3*vd.Expected*s.ivSec*float64(rl) && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore):
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
-			"an abrupt rise: %.0f hellos in the last %.0f s from many clients (none more than %.0f) after a normal %s/s in the minute before (a crowd builds up over minutes)",
-			n, ivs*s.ivSec, top, fmtSmall(before/(onsetWindow*s.ivSec))))}
+			"an abrupt rise: %.0f hellos in the %.0f s since the rise began, from many clients (none more than %.0f in the last %.0f s), after a normal %s/s in the minute before (a crowd builds up over minutes)",
+			runN, float64(rl)*s.ivSec, top, ivs*s.ivSec, fmtSmall(before/(onsetWindow*s.ivSec))))}
 	}
 	// A rise without the evidence of an attack: a flash crowd, or the
 	// traffic growing. Once it has lasted the Learning period, it is the

@@ -21,14 +21,26 @@ type RecordConfig struct {
 	// Default 1, so a daily event that comes an hour early or late stays
 	// inside the reference.
 	Neighbours int
-	// Margin is how far above the record a value must be to alarm. Default
-	// 2: "twice the largest value this series reached at this time of day
-	// in a week". Heavy-tailed series break their records by a little all
-	// the time; doubling one is another matter (for a Pareto tail of index
-	// α, a new record beats twice the old one with probability 2^−α of
+	// Margin sets how far above the record a value must be to alarm, in
+	// units of the record's range (see [Record]). Default 2: the alarm
+	// level is the record plus once more the range of the values it was
+	// taken from (record minus their minimum). For a heavy-tailed series,
+	// whose quiet windows are near zero, that is twice the record: "twice
+	// the largest value this series reached at this time of day in a
+	// week". Heavy-tailed series break their records by a little all the
+	// time; doubling one is another matter (for a Pareto tail of index α,
+	// a new record beats twice the old one with probability 2^−α of
 	// beating it at all: a third to a half as often for α between 1 and
-	// 1.6).
+	// 1.6). For a smooth series, the aggregate of many flows, whose values
+	// all stay within a band, a level held above its record by as much
+	// again as the whole band is as far out in its own terms.
 	Margin float64
+	// MinMargin is the smallest ratio of the alarm level to the record.
+	// Default 1.25: a level a quarter above the week's record at that hour
+	// is within ordinary growth of traffic (a busier weekday, a release),
+	// whatever the series' spread, and a record learned from a short
+	// history (the first hour) says little about the spread.
+	MinMargin float64
 	// MinToday is how many learned values of the current season the
 	// fallback reference needs before it applies (see [Record]). Default
 	// 3600, an hour of one-second values.
@@ -51,6 +63,9 @@ func (c RecordConfig) withDefaults() RecordConfig {
 	if c.Margin == 0 {
 		c.Margin = 2
 	}
+	if c.MinMargin == 0 {
+		c.MinMargin = 1.25
+	}
 	if c.MinToday == 0 {
 		c.MinToday = 3600
 	}
@@ -68,6 +83,7 @@ func (c RecordConfig) Validate() error {
 	errs = checkInt(errs, "days", c.Days, 1, 366)
 	errs = checkInt(errs, "neighbours", c.Neighbours, 0, c.Bins/2)
 	errs = checkRange(errs, "margin", c.Margin, 1.01, 1e6)
+	errs = checkRange(errs, "min_margin", c.MinMargin, 1.01, 1e6)
 	errs = checkInt(errs, "min_today", c.MinToday, 1, math.MaxInt32)
 	return joined(errs)
 }
@@ -76,28 +92,37 @@ func (c RecordConfig) Validate() error {
 // values it reached at the same time of day on previous days: an extreme
 // value, not a mean and a deviation, because the mean and deviation of a
 // heavy-tailed series say little about how large its normal values get. A
-// value alarms when it is more than Margin times the reference:
+// value alarms when it is above the alarm level:
 //
 //	reference = max over the last Days seasons (not today) of the bins b−n … b+n
+//	low       = min of the values learned in the same bins
+//	upper     = max(reference + (Margin−1)·(reference − low), MinMargin·reference)
 //
-// where b is the value's time-of-day bin. On the first season, before any
-// previous one exists, the reference is the largest value learned so far
-// today, once MinToday values have been learned. [Verdict.Expected] is the
-// reference, [Verdict.Upper] Margin times it, and [Verdict.Score] is
-// (v − reference) / ((Margin−1)·reference), above 1 exactly when v is above
-// Upper. Every learned value enters the record of its day, alarming ones
-// too: the reference holds only previous days, so an incident cannot hide
-// itself, while a transfer that comes at the same hour every day (a nightly
-// backup) alerts on its first day and is the record from then on. The
-// first day's fallback learns only values that do not alarm. Not safe for
-// concurrent use.
+// where b is the value's time-of-day bin. The step above the record is
+// measured in the series' own range at that hour: the gap between
+// successive records of a series scales with the spread of its values (in
+// extreme-value terms, the scale of the maximum's law), so a heavy-tailed
+// series, whose quiet windows are near zero, must double its record, while
+// a smooth aggregate alarms on a level held well beyond its whole band. On
+// the first season, before any previous one exists, the reference and the
+// low are those of the values learned so far today, once MinToday values
+// have been learned. [Verdict.Expected] is the reference, [Verdict.Upper]
+// the alarm level, and [Verdict.Score] is (v − reference) / (upper −
+// reference), above 1 exactly when v is above Upper. Every learned value
+// enters the record of its day, alarming ones too: the reference holds only
+// previous days, so an incident cannot hide itself, while a transfer that
+// comes at the same hour every day (a nightly backup) alerts on its first
+// day and is the record from then on. The first day's fallback learns only
+// values that do not alarm. Not safe for concurrent use.
 type Record struct {
 	cfg      RecordConfig
 	maxes    []float64 // Days × Bins: the largest value learned in each bin of each remembered season
+	mins     []float64 // Days × Bins: the smallest value learned in each bin (valid where maxes is set)
 	seasonOf []int64   // the season number each row holds, -1 when empty
 	today    int64     // season of the newest learned value
 	nToday   int
 	todayMax float64
+	todayMin float64 // of the values counted in nToday
 }
 
 // NewRecord returns an empty Record, or the configuration's validation error.
@@ -106,7 +131,9 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	r := &Record{cfg: cfg, maxes: make([]float64, cfg.Days*cfg.Bins), seasonOf: make([]int64, cfg.Days), today: -1}
+	n := cfg.Days * cfg.Bins
+	r := &Record{cfg: cfg, maxes: make([]float64, n), mins: make([]float64, n),
+		seasonOf: make([]int64, cfg.Days), today: -1}
 	for i := range r.seasonOf {
 		r.seasonOf[i] = -1
 	}
@@ -126,26 +153,38 @@ func (r *Record) position(t int64) (season int64, bin int) {
 	return season, int(off * int64(r.cfg.Bins) / s)
 }
 
-// reference returns the reference for a value at t, or 0 when there is none
-// yet.
-func (r *Record) reference(t int64) float64 {
+// reference returns the reference for a value at t and the smallest of the
+// values it was taken from, or 0 when there is none yet.
+func (r *Record) reference(t int64) (ref, low float64) {
 	season, bin := r.position(t)
-	ref := 0.0
 	found := false
+	low = math.Inf(1)
 	for d, s := range r.seasonOf {
 		if s < 0 || s >= season || s < season-int64(r.cfg.Days) {
 			continue
 		}
 		found = true
-		row := r.maxes[d*r.cfg.Bins : (d+1)*r.cfg.Bins]
 		for k := -r.cfg.Neighbours; k <= r.cfg.Neighbours; k++ {
-			ref = max(ref, row[((bin+k)%r.cfg.Bins+r.cfg.Bins)%r.cfg.Bins])
+			i := d*r.cfg.Bins + ((bin+k)%r.cfg.Bins+r.cfg.Bins)%r.cfg.Bins
+			if r.maxes[i] > 0 || r.mins[i] > 0 {
+				ref = max(ref, r.maxes[i])
+				low = min(low, r.mins[i])
+			}
 		}
 	}
 	if !found && season == r.today && r.nToday >= r.cfg.MinToday {
-		return r.todayMax
+		return r.todayMax, r.todayMin
 	}
-	return ref
+	if math.IsInf(low, 1) {
+		low = 0
+	}
+	return ref, low
+}
+
+// upper returns the alarm level for a reference and the smallest value it
+// was taken with.
+func (r *Record) upper(ref, low float64) float64 {
+	return max(ref+(r.cfg.Margin-1)*(ref-min(low, ref)), r.cfg.MinMargin*ref)
 }
 
 // Step scores v at time t (unix ns) and, when learn is set and v is not above
@@ -155,12 +194,12 @@ func (r *Record) Step(t int64, v float64, learn bool) Verdict {
 	if !finite(v) || v < 0 {
 		return Verdict{Value: v}
 	}
-	ref := r.reference(t)
+	ref, low := r.reference(t)
 	vd := Verdict{Value: v, Expected: ref, Lower: 0, Upper: ref}
 	if ref > 0 {
 		vd.Ready = true
-		vd.Upper = r.cfg.Margin * ref
-		vd.Score = (v - ref) / ((r.cfg.Margin - 1) * ref)
+		vd.Upper = r.upper(ref, low)
+		vd.Score = (v - ref) / (vd.Upper - ref)
 	}
 	if learn {
 		r.learn(t, v, !(vd.Ready && vd.Score > 1))
@@ -183,42 +222,55 @@ func (r *Record) learn(t int64, v float64, normal bool) {
 	d := int(((season % int64(r.cfg.Days)) + int64(r.cfg.Days)) % int64(r.cfg.Days))
 	if r.seasonOf[d] != season {
 		r.seasonOf[d] = season
-		clear(r.maxes[d*r.cfg.Bins : (d+1)*r.cfg.Bins])
+		row := d * r.cfg.Bins
+		clear(r.maxes[row : row+r.cfg.Bins])
+		clear(r.mins[row : row+r.cfg.Bins])
 	}
 	i := d*r.cfg.Bins + bin
+	if r.maxes[i] == 0 && r.mins[i] == 0 {
+		r.mins[i] = v
+	}
 	r.maxes[i] = max(r.maxes[i], v)
+	r.mins[i] = min(r.mins[i], v)
 	if season != r.today {
-		r.today, r.nToday, r.todayMax = season, 0, 0
+		r.today, r.nToday, r.todayMax, r.todayMin = season, 0, 0, 0
 	}
 	if normal {
+		if r.nToday == 0 {
+			r.todayMin = v
+		}
 		r.nToday++
 		r.todayMax = max(r.todayMax, v)
+		r.todayMin = min(r.todayMin, v)
 	}
 }
 
 // Reset forgets everything learned.
 func (r *Record) Reset() {
 	clear(r.maxes)
+	clear(r.mins)
 	for i := range r.seasonOf {
 		r.seasonOf[i] = -1
 	}
-	r.today, r.nToday, r.todayMax = -1, 0, 0
+	r.today, r.nToday, r.todayMax, r.todayMin = -1, 0, 0, 0
 }
 
 // MarshalBinary encodes the learned state (not the configuration).
 func (r *Record) MarshalBinary() ([]byte, error) {
-	enc := newEncoder(kindRecord, 32+8*len(r.maxes)+8*len(r.seasonOf))
+	enc := newEncoder(kindRecord, 40+16*len(r.maxes)+8*len(r.seasonOf))
 	enc.u64(uint64(r.cfg.Days))
 	enc.u64(uint64(r.cfg.Bins))
 	for _, s := range r.seasonOf {
 		enc.i64(s)
 	}
-	for _, m := range r.maxes {
+	for i, m := range r.maxes {
 		enc.f64(m)
+		enc.f64(r.mins[i])
 	}
 	enc.i64(r.today)
 	enc.u64(uint64(r.nToday))
 	enc.f64(r.todayMax)
+	enc.f64(r.todayMin)
 	return enc.finish(), nil
 }
 
@@ -242,18 +294,22 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 		}
 	}
 	maxes := make([]float64, len(r.maxes))
+	mins := make([]float64, len(r.maxes))
 	for i := range maxes {
 		maxes[i] = d.nonneg("max")
+		mins[i] = d.nonneg("min")
 	}
 	today := d.i64()
 	nToday := d.count("values today", math.MaxInt32)
 	todayMax := d.nonneg("today's max")
+	todayMin := d.nonneg("today's min")
 	if err := d.done(); err != nil {
 		return err
 	}
 	if today < -1 {
 		return fmt.Errorf("%w: today: negative", ErrCorrupt)
 	}
-	r.seasonOf, r.maxes, r.today, r.nToday, r.todayMax = seasons, maxes, today, int(nToday), todayMax
+	r.seasonOf, r.maxes, r.mins = seasons, maxes, mins
+	r.today, r.nToday, r.todayMax, r.todayMin = today, int(nToday), todayMax, todayMin
 	return nil
 }

@@ -26,25 +26,33 @@ func pareto(r *rand.Rand, xm, alpha float64) float64 {
 }
 
 // TestRecordReference: the reference is the largest value of the previous
-// days' neighbouring bins, not today's, and not bins further away.
+// days' neighbouring bins, not today's, and not bins further away; the
+// alarm level is the reference plus once more the range of the same values
+// (reference minus their minimum), and never less than MinMargin times the
+// reference.
 func TestRecordReference(t *testing.T) {
 	t.Parallel()
 	r := newRecord(t, RecordConfig{})
 	r.Step(3*hour, 100, true)  // day 0, 03:00
+	r.Step(3*hour, 20, true)   // the smallest
 	r.Step(10*hour, 900, true) // day 0, 10:00: far from 03:00
 	day := 24 * hour
-	vd := r.Step(day+4*hour, 150, false) // day 1, 04:00: bins 3..5
-	if !vd.Ready || vd.Expected != 100 || vd.Upper != 200 || vd.High() {
-		t.Errorf("day 1 04:00: %+v, want reference 100, upper 200, not high", vd)
+	vd := r.Step(day+4*hour, 170, false) // day 1, 04:00: bins 3..5
+	if !vd.Ready || vd.Expected != 100 || vd.Upper != 180 || vd.High() {
+		t.Errorf("day 1 04:00: %+v, want reference 100, upper 100+(100-20) = 180, not high", vd)
 	}
-	if vd := r.Step(day+4*hour, 250, false); !vd.High() {
-		t.Errorf("250 over a record of 100 with margin 2 is not high: %+v", vd)
+	if vd := r.Step(day+4*hour, 190, false); !vd.High() {
+		t.Errorf("190 over a record of 100 and an upper of 180 is not high: %+v", vd)
 	}
 	if vd := r.Step(day+7*hour, 50, false); vd.Ready {
 		t.Errorf("day 1 07:00 has no previous value in bins 6..8, so no reference: %+v", vd)
 	}
 	if vd := r.Step(8*day+4*hour, 250, false); vd.Ready {
 		t.Errorf("a week later day 0 is forgotten: %+v", vd)
+	}
+	r.Step(day+10*hour, 900, true) // day 1, 10:00: the same value again, no spread
+	if vd := r.Step(2*day+10*hour, 0, false); vd.Upper != 1.25*900 {
+		t.Errorf("a record without spread: upper %v, want MinMargin times it (%v)", vd.Upper, 1.25*900)
 	}
 }
 
@@ -86,6 +94,33 @@ func TestRecordHeavyTailQuiet(t *testing.T) {
 	}
 	if vd := r.Step(8*24*60*minute, 1e9, false); !vd.High() {
 		t.Errorf("a value far above every record is not high: %+v", vd)
+	}
+}
+
+// TestRecordSmoothSeries: a week of a smooth aggregate (normal, 5 %
+// deviation, one value a minute) rarely alarms on an ordinary day, while a
+// level held at 1.6 times the mean, far beyond anything it reached but
+// below twice its record, does.
+func TestRecordSmoothSeries(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(6, 6))
+	r := newRecord(t, RecordConfig{})
+	minute := int64(time.Minute)
+	draw := func() float64 { return 1000 * (1 + 0.05*rng.NormFloat64()) }
+	for i := range int64(7 * 24 * 60) {
+		r.Step(i*minute, draw(), true)
+	}
+	high := 0
+	for i := range int64(24 * 60) {
+		if r.Step((7*24*60+i)*minute, draw(), true).High() {
+			high++
+		}
+	}
+	if high > 3 {
+		t.Errorf("%d of 1440 ordinary values alarmed", high)
+	}
+	if vd := r.Step(8*24*60*minute+hour, 1600, false); !vd.High() || vd.Upper >= 2*vd.Expected {
+		t.Errorf("1.6 times the mean of a smooth series: %+v, want high, with an upper below twice the record", vd)
 	}
 }
 
