@@ -35,6 +35,9 @@ type hygieneEvent struct {
 // analyzer turns packets into flows, TLS records and per-interval
 // features. One per worker; not safe for concurrent use.
 type analyzer struct {
+	// flushTLS hands the TLS records built so far to the engine (tlsBatch),
+	// nil when no records are built.
+	flushTLS func()
 	worker   int
 	interval int64
 	out      chan<- snapshot
@@ -134,6 +137,9 @@ func (a *analyzer) observe(p *capture.Packet) {
 // request_burst compares with its learned one. It allocates nothing once
 // the scratch buffer has grown.
 func (a *analyzer) fingerprint(transport byte) uint64 {
+	if t := a.tls; t.ja4Of == t.hellos && t.ja4 != "" && transport == 't' && t.ja4[0] == 't' {
+		return sketch.HashString(t.ja4) // the record of this hello computed it
+	}
 	a.fpBuf = tlshello.AppendJA4(a.fpBuf[:0], &a.tls.ch, transport)
 	return sketch.HashBytes(a.fpBuf)
 }
@@ -198,6 +204,9 @@ func (a *analyzer) tick(ts int64) {
 
 // emit sends the current interval with the given watermark.
 func (a *analyzer) emit(watermark int64) {
+	if a.flushTLS != nil {
+		a.flushTLS()
+	}
 	st := a.table.Stats()
 	a.cur.HalfOpen = st.HalfOpen
 	a.statsMu.Lock()

@@ -45,6 +45,13 @@ type Config struct {
 	// OnTLS, when set, receives every TLS record on the engine's record
 	// goroutine, never on a worker.
 	OnTLS func(*TLSRecord)
+	// TLSSummary builds TLS records with the summary fields only: time,
+	// endpoints, SNI, the versions, cipher and ALPN negotiated, JA4 (JA3
+	// too when a blocklist needs it), ECH, tunnel, certificate and the
+	// connection's outcome; not the ClientHello's lists, JA3, JA3S or
+	// JA4_r. For consumers that need no more (the HTML report), it saves
+	// most of the cost of building records.
+	TLSSummary bool
 	// OnInterval, when set, receives every closed interval's global
 	// features in time order, from the engine's aggregation goroutine.
 	OnInterval func(Features)
@@ -204,7 +211,7 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	e.mu.Unlock()
 
 	snaps := make(chan snapshot, 64*len(srcs))
-	records := make(chan *TLSRecord, 4096)
+	records := make(chan []*TLSRecord, 64)
 	var stop atomic.Bool
 	errs := make([]error, len(srcs))
 	analyzers := make([]*analyzer, len(srcs))
@@ -217,23 +224,15 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 		}
 		var emit func(*TLSRecord)
 		if e.cfg.OnTLS != nil {
-			emit = func(r *TLSRecord) {
-				if e.cfg.Lossless {
-					records <- r
-					return
-				}
-				select {
-				case records <- r:
-				default:
-					c.EventsDropped.Add(1)
-				}
-			}
+			b := &tlsBatch{out: records, lossless: e.cfg.Lossless, dropped: &c.EventsDropped}
+			emit, an.flushTLS = b.add, b.flush
 		}
 		var hf func(string, hygieneHit)
 		if e.cfg.Hygiene {
 			hf = an.hygiene
 		}
 		an.tls = newTLSAnalyzer(e.cfg.MaxTLSConns, &c.TLS, emit, hf, e.cfg.Blocklist)
+		an.tls.summary = e.cfg.TLSSummary
 		fc := e.cfg.Flow
 		an.quic = newQUICAnalyzer(e.cfg.MaxTLSConns, an.tls, &c.QUIC)
 		fc.OnEnd = func(f *flow.Flow, r flow.EndReason) {
@@ -264,8 +263,10 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	recDone := make(chan struct{})
 	go func() {
 		defer close(recDone)
-		for r := range records {
-			e.cfg.OnTLS(r)
+		for b := range records {
+			for _, r := range b {
+				e.cfg.OnTLS(r)
+			}
 		}
 	}()
 	ckpt := make(chan []byte, 1)
@@ -575,4 +576,48 @@ func hitLess(a, b *hygieneEvent) bool {
 		return a.hit.target < b.hit.target
 	}
 	return a.hit.detail < b.hit.detail
+}
+
+// tlsBatchSize is how many TLS records a worker hands to the record
+// goroutine at once: one channel send and one wake-up per batch rather than
+// per record, which cost about as much as building the record.
+const tlsBatchSize = 64
+
+// tlsBatch collects one worker's TLS records for the record goroutine. It
+// is flushed when full and whenever the worker closes an interval (at
+// least once a second of packet time, or of idle time on a live source),
+// and at the end.
+type tlsBatch struct {
+	recs     []*TLSRecord
+	out      chan<- []*TLSRecord
+	lossless bool
+	dropped  *atomicU64
+}
+
+func (b *tlsBatch) add(r *TLSRecord) {
+	if b.recs == nil {
+		b.recs = make([]*TLSRecord, 0, tlsBatchSize)
+	}
+	b.recs = append(b.recs, r)
+	if len(b.recs) == tlsBatchSize {
+		b.flush()
+	}
+}
+
+// flush hands the batch over; without Lossless, a full queue drops it and
+// counts its records.
+func (b *tlsBatch) flush() {
+	if len(b.recs) == 0 {
+		return
+	}
+	if b.lossless {
+		b.out <- b.recs
+	} else {
+		select {
+		case b.out <- b.recs:
+		default:
+			b.dropped.Add(uint64(len(b.recs)))
+		}
+	}
+	b.recs = nil
 }

@@ -73,6 +73,13 @@ type tlsAnalyzer struct {
 	scratch []byte
 	c       *TLSCounters
 	emit    func(*TLSRecord) // nil: no records are built
+	// summary builds records with the summary fields only (TLSSummary).
+	summary bool
+	// hellos counts the ClientHellos parsed; ja4 is the JA4 of the one
+	// numbered ja4Of, kept when a record computed it so that the stack mix
+	// does not compute it again.
+	hellos, ja4Of uint64
+	ja4           string
 	hygiene func(kind string, rec hygieneHit)
 	block   Blocklist
 	certs   map[[32]byte]tlshello.CertInfo
@@ -265,6 +272,7 @@ func (a *tlsAnalyzer) sslv2(f *flow.Flow, c *tlsConn, p *capture.Packet, feat *F
 }
 
 func (a *tlsAnalyzer) countHello(h *tlshello.ClientHello) {
+	a.hellos++
 	a.c.ClientHellos[versionLabel(h.MaxVersion())].Add(1)
 	a.c.ALPN[alpnLabel(h)].Add(1)
 	if h.ECH {
@@ -329,8 +337,10 @@ func (a *tlsAnalyzer) server(f *flow.Flow, c *tlsConn, p *capture.Packet) {
 				r.Cipher = "0x" + strconv.FormatUint(uint64(a.sh.CipherSuite), 16)
 				r.CipherClass = cl.String()
 				r.ALPNSelected = string(a.sh.ALPN)
-				r.JA3SFull = string(tlshello.AppendJA3S(a.scratch[:0], &a.sh))
-				r.JA3S = string(tlshello.AppendJA3SHash(a.scratch[:0], &a.sh))
+				if !a.summary {
+					r.JA3SFull = string(tlshello.AppendJA3S(a.scratch[:0], &a.sh))
+					r.JA3S = string(tlshello.AppendJA3SHash(a.scratch[:0], &a.sh))
+				}
 				r.Established = true
 			}
 			if a.hygiene != nil {
@@ -413,16 +423,27 @@ func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h
 		TS: time.Unix(0, p.Timestamp).UTC(), SrcIP: cl.Addr().String(), SrcPort: cl.Port(),
 		DstIP: sv.Addr().String(), DstPort: sv.Port(), Transport: "tcp",
 		SNI: string(h.SNI), Version: tlshello.VersionOf(h.MaxVersion()).String(),
-		LegacyVersion: fmt.Sprintf("0x%04x", h.LegacyVersion),
-		Ciphers:       append([]uint16{}, h.CipherSuites...), Extensions: append([]uint16{}, h.Extensions...),
-		Groups: append([]uint16(nil), h.SupportedGroups...), SigAlgs: append([]uint16(nil), h.SignatureAlgorithms...),
-		KeyShares: append([]uint16(nil), h.KeyShareGroups...),
-		GREASE:    h.GREASE, ECH: h.ECH, SSLv2: h.SSLv2,
+		GREASE: h.GREASE, ECH: h.ECH, SSLv2: h.SSLv2,
+	}
+	// A summary record (TLSSummary) keeps what the connection negotiated
+	// and who it is (the server's fields come with its hello) and leaves
+	// out the hello's lists and the fingerprints nobody reads.
+	if !a.summary {
+		r.LegacyVersion = fmt.Sprintf("0x%04x", h.LegacyVersion)
+		r.Ciphers, r.Extensions = append([]uint16{}, h.CipherSuites...), append([]uint16{}, h.Extensions...)
+		r.Groups, r.SigAlgs = append([]uint16(nil), h.SupportedGroups...), append([]uint16(nil), h.SignatureAlgorithms...)
+		r.KeyShares = append([]uint16(nil), h.KeyShareGroups...)
 	}
 	for _, pf := range h.PointFormats {
+		if a.summary {
+			break
+		}
 		r.PointFormats = append(r.PointFormats, uint16(pf))
 	}
 	for _, n := range h.ALPN {
+		if a.summary {
+			break
+		}
 		if isPrintable(n) {
 			r.ALPN = append(r.ALPN, string(n))
 		} else {
@@ -430,6 +451,9 @@ func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h
 		}
 	}
 	for _, v := range h.SupportedVersions {
+		if a.summary {
+			break
+		}
 		r.Versions = append(r.Versions, fmt.Sprintf("0x%04x", v))
 	}
 	if c.tunnelOpen {
@@ -443,10 +467,15 @@ func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h
 			r.TunnelTarget = netip.AddrPortFrom(t.Addr, t.Port).String()
 		}
 	}
-	r.JA3Full = string(tlshello.AppendJA3(a.scratch[:0], h))
-	r.JA3 = string(tlshello.AppendJA3Hash(a.scratch[:0], h))
 	r.JA4 = string(tlshello.AppendJA4(a.scratch[:0], h, transport))
-	r.JA4R = string(tlshello.AppendJA4R(a.scratch[:0], h, transport))
+	a.ja4, a.ja4Of = r.JA4, a.hellos
+	if !a.summary || a.block.Len() > 0 {
+		r.JA3 = string(tlshello.AppendJA3Hash(a.scratch[:0], h))
+	}
+	if !a.summary {
+		r.JA3Full = string(tlshello.AppendJA3(a.scratch[:0], h))
+		r.JA4R = string(tlshello.AppendJA4R(a.scratch[:0], h, transport))
+	}
 	if labels := a.block.Match(r.JA3, r.JA4); len(labels) > 0 {
 		r.Blocklisted = labels
 		if a.hygiene != nil {

@@ -1,0 +1,54 @@
+package detect
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/monitor443/monitor443/capture/synth"
+)
+
+// TestTLSRecordsBatchedAndSummary replays generated traffic over two
+// workers and checks that every ClientHello's record reaches OnTLS through
+// the batched hand-off, in full by default and with the summary fields only
+// under TLSSummary.
+func TestTLSRecordsBatchedAndSummary(t *testing.T) {
+	t.Parallel()
+	gc := synth.Config{Seed: 9, Duration: 40 * time.Second, ConnRate: 30, Servers: 4, Clients: 500}
+	for _, summary := range []bool{false, true} {
+		var (
+			mu     sync.Mutex
+			recs   []*TLSRecord
+			hellos uint64
+		)
+		cfg := Config{TLSSummary: summary, OnInterval: func(f Features) { hellos += f.ClientHellos }, OnTLS: func(r *TLSRecord) {
+			mu.Lock()
+			recs = append(recs, r)
+			mu.Unlock()
+		}}
+		replay(t, gc, cfg, 2)
+		if hellos < 500 || uint64(len(recs)) != hellos {
+			t.Fatalf("summary=%v: %d records for %d ClientHellos", summary, len(recs), hellos)
+		}
+		for _, r := range recs {
+			if r.SNI == "" || r.JA4 == "" || r.DstIP == "" || r.DstPort != 443 {
+				t.Fatalf("summary=%v: record lacks a summary field: %+v", summary, r)
+			}
+			full := r.JA3 != "" && r.JA3Full != "" && r.JA4R != "" && len(r.Ciphers) > 0 && len(r.Extensions) > 0 && r.LegacyVersion != ""
+			bare := r.JA3 == "" && r.JA3Full == "" && r.JA4R == "" && r.JA3S == "" && r.Ciphers == nil && r.Extensions == nil &&
+				r.Versions == nil && r.ALPN == nil && r.LegacyVersion == ""
+			if summary && !bare || !summary && !full {
+				t.Fatalf("summary=%v: record %+v", summary, r)
+			}
+		}
+		established := 0
+		for _, r := range recs {
+			if r.Established && r.ServerVersion != "" && r.Cipher != "" {
+				established++
+			}
+		}
+		if established < len(recs)/2 {
+			t.Errorf("summary=%v: only %d of %d records carry the server's answer", summary, established, len(recs))
+		}
+	}
+}
