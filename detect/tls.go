@@ -80,9 +80,9 @@ type tlsAnalyzer struct {
 	// does not compute it again.
 	hellos, ja4Of uint64
 	ja4           string
-	hygiene func(kind string, rec hygieneHit)
-	block   Blocklist
-	certs   map[[32]byte]tlshello.CertInfo
+	hygiene       func(kind string, rec hygieneHit)
+	block         Blocklist
+	certs         map[[32]byte]tlshello.CertInfo
 }
 
 type hygieneHit struct {
