@@ -26,7 +26,7 @@ func (rstStorm) newState(_ *stage, restore func(string, encoding.BinaryUnmarshal
 	return &rstState{}
 }
 
-type rstState struct{ saved int }
+type rstState struct{}
 
 func (r *rstState) score(s *stage, _ *track, in *input) verdict {
 	v := s.rate(in.f.RST)
