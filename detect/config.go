@@ -90,8 +90,10 @@ type DetectorConfig struct {
 	// set them stay valid.
 	MinVolume float64
 	// Static are optional absolute thresholds per scope (per second, in
-	// the detector's unit), a second line that works without a baseline
-	// and during learning. A zero or missing entry means none.
+	// the detector's unit; syn_flood's and quic_flood's judge all SYNs and
+	// all client Initials, answered or not), a second line that works
+	// without a baseline and during learning. A zero or missing entry
+	// means none.
 	Static map[string]float64
 }
 

@@ -64,7 +64,7 @@ func (st *quicFloodState) score(s *stage, tr *track, in *input) verdict {
 		v.why = s.floodWhy(st.cnt, vd, "unreturned QUIC connection attempts",
 			fmt.Sprintf("%d client Initials, %d new connections, %d returned", f.QUICInitials, f.QUICConns, f.QUICReturned))
 	}
-	v.aboveStatic(v.vd.Value, in.static, "")
+	v.aboveStatic(s.rate(f.QUICInitials), in.static, "client Initials ")
 	return v
 }
 

@@ -624,3 +624,17 @@ func TestBurstStackMix(t *testing.T) {
 		})
 	}
 }
+
+// TestQUICStaticJudgesInitials: quic_flood's static threshold judges all
+// client Initials, returned or not, as syn_flood's judges all SYNs.
+func TestQUICStaticJudgesInitials(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{QUICFlood: DetectorConfig{Static: map[string]float64{ScopeGlobal: 100}}})
+	t0 := int64(1_700_000_000) * sec
+	for i := range 5 {
+		st.interval(t0+int64(i)*sec, &Features{QUICInitials: 150, QUICConns: 75, QUICReturned: 75}, newMerged(0))
+	}
+	if len(*out) == 0 || (*out)[0].Kind != KindQUICFlood || !strings.Contains((*out)[0].Detail, "client Initials above the static threshold 100.0") {
+		t.Fatalf("150 Initials/s over a static 100: %+v", *out)
+	}
+}
