@@ -52,6 +52,10 @@ type Config struct {
 	// JA4_r. For consumers that need no more (the HTML report), it saves
 	// most of the cost of building records.
 	TLSSummary bool
+	// TLSReuse promises that OnTLS keeps neither the record nor its
+	// certificate after it returns (strings it keeps are safe), so the
+	// engine reuses records instead of allocating one per connection.
+	TLSReuse bool
 	// OnInterval, when set, receives every closed interval's global
 	// features in time order, from the engine's aggregation goroutine.
 	OnInterval func(Features)
@@ -212,6 +216,10 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 
 	snaps := make(chan snapshot, 64*len(srcs))
 	records := make(chan []*TLSRecord, 64)
+	var spent chan []*TLSRecord // batches OnTLS is done with (TLSReuse)
+	if e.cfg.TLSReuse {
+		spent = make(chan []*TLSRecord, 64)
+	}
 	var stop atomic.Bool
 	errs := make([]error, len(srcs))
 	analyzers := make([]*analyzer, len(srcs))
@@ -223,9 +231,10 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 			an.keys = newKeyed(e.cfg.Detection)
 		}
 		var emit func(*TLSRecord)
+		var batch *tlsBatch
 		if e.cfg.OnTLS != nil {
-			b := &tlsBatch{out: records, lossless: e.cfg.Lossless, dropped: &c.EventsDropped}
-			emit, an.flushTLS = b.add, b.flush
+			batch = &tlsBatch{out: records, spent: spent, lossless: e.cfg.Lossless, dropped: &c.EventsDropped}
+			emit, an.flushTLS = batch.add, batch.flush
 		}
 		var hf func(string, hygieneHit)
 		if e.cfg.Hygiene {
@@ -233,6 +242,9 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 		}
 		an.tls = newTLSAnalyzer(e.cfg.MaxTLSConns, &c.TLS, emit, hf, e.cfg.Blocklist)
 		an.tls.summary = e.cfg.TLSSummary
+		if spent != nil && batch != nil {
+			an.tls.recycled = batch.recycled
+		}
 		fc := e.cfg.Flow
 		an.quic = newQUICAnalyzer(e.cfg.MaxTLSConns, an.tls, &c.QUIC)
 		fc.OnEnd = func(f *flow.Flow, r flow.EndReason) {
@@ -266,6 +278,12 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 		for b := range records {
 			for _, r := range b {
 				e.cfg.OnTLS(r)
+			}
+			if spent != nil {
+				select {
+				case spent <- b:
+				default:
+				}
 			}
 		}
 	}()
@@ -590,8 +608,25 @@ const tlsBatchSize = 64
 type tlsBatch struct {
 	recs     []*TLSRecord
 	out      chan<- []*TLSRecord
+	spent    <-chan []*TLSRecord // batches to reuse (TLSReuse), or nil
+	reuse    []*TLSRecord        // records of a spent batch not reused yet
 	lossless bool
 	dropped  *atomicU64
+}
+
+// recycled returns a record of a spent batch, or nil when none is at hand.
+func (b *tlsBatch) recycled() *TLSRecord {
+	if len(b.reuse) == 0 {
+		select {
+		case s := <-b.spent:
+			b.reuse = s
+		default:
+			return nil
+		}
+	}
+	r := b.reuse[len(b.reuse)-1]
+	b.reuse = b.reuse[:len(b.reuse)-1]
+	return r
 }
 
 func (b *tlsBatch) add(r *TLSRecord) {

@@ -75,6 +75,9 @@ type tlsAnalyzer struct {
 	emit    func(*TLSRecord) // nil: no records are built
 	// summary builds records with the summary fields only (TLSSummary).
 	summary bool
+	// recycled, when set, returns a record the consumer is done with
+	// (TLSReuse), or nil.
+	recycled func() *TLSRecord
 	// hellos counts the ClientHellos parsed; ja4 is the JA4 of the one
 	// numbered ja4Of, kept when a record computed it so that the stack mix
 	// does not compute it again.
@@ -419,7 +422,14 @@ func (a *tlsAnalyzer) certificate(f *flow.Flow, c *tlsConn, msg []byte, ts int64
 // once per connection and only when records are wanted.
 func (a *tlsAnalyzer) buildRecord(f *flow.Flow, c *tlsConn, p *capture.Packet, h *tlshello.ClientHello, transport byte) {
 	cl, sv := f.Client(), f.Server()
-	r := &TLSRecord{
+	var r *TLSRecord
+	if a.recycled != nil {
+		r = a.recycled()
+	}
+	if r == nil {
+		r = new(TLSRecord)
+	}
+	*r = TLSRecord{
 		TS: time.Unix(0, p.Timestamp).UTC(), SrcIP: cl.Addr().String(), SrcPort: cl.Port(),
 		DstIP: sv.Addr().String(), DstPort: sv.Port(), Transport: "tcp",
 		SNI: string(h.SNI), Version: tlshello.VersionOf(h.MaxVersion()).String(),
@@ -526,7 +536,7 @@ func (a *tlsAnalyzer) release(f *flow.Flow, c *tlsConn, end string) {
 		r.HelloSegments = c.segments
 		r.HelloCount = c.hellos
 		r.End = end
-		if syn, ok := f.SynRTT(); ok {
+		if syn, ok := f.SynRTT(); ok && !a.summary {
 			r.RTT = &RTTRecord{SynMS: float64(syn) / 1e6}
 			if ack, ok := f.AckRTT(); ok {
 				r.RTT.AckMS = float64(ack) / 1e6

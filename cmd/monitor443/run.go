@@ -379,7 +379,9 @@ func serve(ctx context.Context, o *options, cfg *Config, workers int, logger *sl
 	}
 	// When the report is the only reader of TLS records, they carry the
 	// summary fields it shows, not the full hello.
+	// The report keeps no record after reading it, so records are reused.
 	ecfg.TLSSummary = tlsOut == nil && top == nil
+	ecfg.TLSReuse = ecfg.TLSSummary
 	rep.wire(&ecfg)
 	live := newLive(o, file != nil, &ecfg, book)
 	eng := detect.NewEngine(ecfg, logger)
