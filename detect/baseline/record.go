@@ -117,7 +117,7 @@ func (c RecordConfig) Validate() error {
 type Record struct {
 	cfg      RecordConfig
 	maxes    []float64 // Days × Bins: the largest value learned in each bin of each remembered season
-	mins     []float64 // Days × Bins: the smallest value learned in each bin (valid where maxes is set)
+	mins     []float64 // Days × Bins: the smallest value learned in each bin, noMin when none
 	seasonOf []int64   // the season number each row holds, -1 when empty
 	today    int64     // season of the newest learned value
 	nToday   int
@@ -132,7 +132,7 @@ func NewRecord(cfg RecordConfig) (*Record, error) {
 	}
 	cfg = cfg.withDefaults()
 	n := cfg.Days * cfg.Bins
-	r := &Record{cfg: cfg, maxes: make([]float64, n), mins: make([]float64, n),
+	r := &Record{cfg: cfg, maxes: make([]float64, n), mins: fill(make([]float64, n), noMin),
 		seasonOf: make([]int64, cfg.Days), today: -1}
 	for i := range r.seasonOf {
 		r.seasonOf[i] = -1
@@ -166,7 +166,7 @@ func (r *Record) reference(t int64) (ref, low float64) {
 		found = true
 		for k := -r.cfg.Neighbours; k <= r.cfg.Neighbours; k++ {
 			i := d*r.cfg.Bins + ((bin+k)%r.cfg.Bins+r.cfg.Bins)%r.cfg.Bins
-			if r.maxes[i] > 0 || r.mins[i] > 0 {
+			if r.mins[i] != noMin {
 				ref = max(ref, r.maxes[i])
 				low = min(low, r.mins[i])
 			}
@@ -224,12 +224,9 @@ func (r *Record) learn(t int64, v float64, normal bool) {
 		r.seasonOf[d] = season
 		row := d * r.cfg.Bins
 		clear(r.maxes[row : row+r.cfg.Bins])
-		clear(r.mins[row : row+r.cfg.Bins])
+		fill(r.mins[row:row+r.cfg.Bins], noMin)
 	}
 	i := d*r.cfg.Bins + bin
-	if r.maxes[i] == 0 && r.mins[i] == 0 {
-		r.mins[i] = v
-	}
 	r.maxes[i] = max(r.maxes[i], v)
 	r.mins[i] = min(r.mins[i], v)
 	if season != r.today {
@@ -245,10 +242,21 @@ func (r *Record) learn(t int64, v float64, normal bool) {
 	}
 }
 
+// noMin marks a bin that has learned no value (its min is then undefined;
+// a real minimum of 0, a quiet window, must not read as "none").
+const noMin = math.MaxFloat64
+
+func fill(xs []float64, v float64) []float64 {
+	for i := range xs {
+		xs[i] = v
+	}
+	return xs
+}
+
 // Reset forgets everything learned.
 func (r *Record) Reset() {
 	clear(r.maxes)
-	clear(r.mins)
+	fill(r.mins, noMin)
 	for i := range r.seasonOf {
 		r.seasonOf[i] = -1
 	}
@@ -265,7 +273,11 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 	}
 	for i, m := range r.maxes {
 		enc.f64(m)
-		enc.f64(r.mins[i])
+		if r.mins[i] == noMin {
+			enc.f64(-1) // none learned
+		} else {
+			enc.f64(r.mins[i])
+		}
 	}
 	enc.i64(r.today)
 	enc.u64(uint64(r.nToday))
@@ -297,7 +309,14 @@ func (r *Record) UnmarshalBinary(data []byte) error {
 	mins := make([]float64, len(r.maxes))
 	for i := range maxes {
 		maxes[i] = d.nonneg("max")
-		mins[i] = d.nonneg("min")
+		switch v := d.f64("min"); {
+		case v == -1:
+			mins[i] = noMin
+		case v < 0:
+			d.fail("min: negative")
+		default:
+			mins[i] = v
+		}
 	}
 	today := d.i64()
 	nToday := d.count("values today", math.MaxInt32)

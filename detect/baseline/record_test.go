@@ -233,3 +233,15 @@ func FuzzRecordUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordQuietWindowIsTheLow: a window of zero bytes is the bin's
+// smallest value, not a missing one, so the range reaches down to it.
+func TestRecordQuietWindowIsTheLow(t *testing.T) {
+	t.Parallel()
+	r := newRecord(t, RecordConfig{})
+	r.Step(3*hour, 0, true) // a quiet window first
+	r.Step(3*hour, 100, true)
+	if vd := r.Step(24*hour+3*hour, 0, false); vd.Expected != 100 || vd.Upper != 200 {
+		t.Errorf("record 100 over a low of 0: %+v, want upper 200", vd)
+	}
+}
