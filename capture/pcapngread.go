@@ -534,14 +534,7 @@ func (r *ngReader) resync() (*ngPacket, error) {
 		return nil, nil
 	}
 	if e := r.extent(buf, len(buf) < size); e > 0 {
-		if p, ok := r.repair(buf[:e]); ok {
-			r.pending = e
-			r.damage.Repaired.Add(1)
-			return p, nil
-		}
-		_, _ = r.br.Discard(e)
-		r.skip(e)
-		return nil, nil
+		return r.repairOrSkip(buf[:e]), nil
 	}
 	skipped := 0 // bytes discarded so far
 	for {
@@ -552,29 +545,10 @@ func (r *ngReader) resync() (*ngPacket, error) {
 			}
 		}
 		atEOF := len(buf) < size
-		stop := max(len(buf)-11, 0) // first q not looked at
-		found := -1
-		for q := 1; q+12 <= len(buf); q++ {
-			v := r.candidate(buf, q, atEOF)
-			if v == needMore {
-				stop = q
-				break
-			}
-			if v == plausible {
-				found = q
-				break
-			}
-		}
+		found, stop := scanPlausible(buf, 12, atEOF, r.candidate)
 		switch {
 		case found > 0 && skipped == 0:
-			if p, ok := r.repair(buf[:found]); ok {
-				r.pending = found
-				r.damage.Repaired.Add(1)
-				return p, nil
-			}
-			_, _ = r.br.Discard(found)
-			r.skip(found)
-			return nil, nil
+			return r.repairOrSkip(buf[:found]), nil
 		case found > 0:
 			_, _ = r.br.Discard(found)
 			r.skip(skipped + found)
@@ -726,6 +700,20 @@ func (r *ngReader) blockStart(buf []byte, q int, atEOF, strict bool) bool {
 		return lengths && knownBlock(typ)
 	}
 	return lengths || knownBlock(typ)
+}
+
+// repairOrSkip keeps the damaged block at the start of the reader's
+// buffer as one repaired packet (repair), or, when it holds none, discards
+// it and counts it skipped.
+func (r *ngReader) repairOrSkip(block []byte) *ngPacket {
+	if p, ok := r.repair(block); ok {
+		r.pending = len(block)
+		r.damage.Repaired.Add(1)
+		return p
+	}
+	_, _ = r.br.Discard(len(block))
+	r.skip(len(block))
+	return nil
 }
 
 // repair makes a packet of gap, the bytes before the next plausible block,

@@ -123,6 +123,24 @@ const (
 	needMore // the check needs bytes beyond the buffer
 )
 
+// scanPlausible looks for the first offset q ≥ 1 in buf at which a record
+// of header length hdr starts plausibly (candidate). It returns that
+// offset, or -1, and stop: the first offset not looked at (where a check
+// needed bytes beyond buf), from which the scan resumes once buf has been
+// advanced.
+func scanPlausible(buf []byte, hdr int, atEOF bool, candidate func([]byte, int, bool) verdict) (found, stop int) {
+	stop = max(len(buf)-hdr+1, 0)
+	for q := 1; q+hdr <= len(buf); q++ {
+		switch candidate(buf, q, atEOF) {
+		case needMore:
+			return -1, q
+		case plausible:
+			return q, stop
+		}
+	}
+	return -1, stop
+}
+
 // header reads a record header's fields.
 func (r *pcapReader) header(h []byte) (sec int64, frac, caplen, orig uint32) {
 	return int64(r.order.Uint32(h[0:4])), r.order.Uint32(h[4:8]), r.order.Uint32(h[8:12]), r.order.Uint32(h[12:16])
@@ -215,19 +233,7 @@ func (r *pcapReader) resync() (data []byte, ts int64, length int, err error) {
 			return nil, 0, 0, err
 		}
 		atEOF := len(buf) < size
-		stop := max(len(buf)-15, 0) // first q not looked at
-		found := -1
-		for q := 1; q+16 <= len(buf); q++ {
-			v := r.candidate(buf, q, atEOF)
-			if v == needMore {
-				stop = q
-				break
-			}
-			if v == plausible {
-				found = q
-				break
-			}
-		}
+		found, stop := scanPlausible(buf, 16, atEOF, r.candidate)
 		switch {
 		case found > 0 && skipped == 0 && found >= 16 && found-16 <= maxRecord:
 			sec, frac, _, _ := r.header(buf[found:])
