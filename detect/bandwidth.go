@@ -245,8 +245,7 @@ func (b *bwState) save(prefix string, out map[string][]byte) {
 // rate.
 func (b *bwState) score(s *stage, tr *track, in *input) verdict {
 	v := b.judge(s, tr, in)
-	if egress := s.rate(in.f.BytesOut); in.static > 0 && egress >= in.static {
-		v.aboveStatic(egress, in.static, "")
+	if egress := s.rate(in.f.BytesOut); v.aboveStatic(egress, in.static, "") {
 		v.vd.Value = max(v.vd.Value, egress)
 	}
 	return v

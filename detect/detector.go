@@ -93,9 +93,12 @@ func (s *stage) detector(kind string) detector {
 }
 
 // aboveStatic makes v fire when value reaches a configured static
-// threshold, saying so in its evidence; what names the value.
-func (v *verdict) aboveStatic(value, static float64, what string) {
-	if static > 0 && value >= static {
-		v.cond, v.why = true, joinDetail(what+"above the static threshold "+fmtRate(static), v.why)
+// threshold, saying so in its evidence, and reports whether it did; what
+// names the value.
+func (v *verdict) aboveStatic(value, static float64, what string) bool {
+	if static <= 0 || value < static {
+		return false
 	}
+	v.cond, v.why = true, joinDetail(what+"above the static threshold "+fmtRate(static), v.why)
+	return true
 }
