@@ -12,30 +12,21 @@ import (
 	"github.com/google/gopacket/pcapgo"
 )
 
-// BenchmarkPCAPRead reads the demo capture's records in place, the replay's
-// first step, and reports records per second. Zero allocations per record.
-func BenchmarkPCAPRead(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "demo.pcap"))
-	if err != nil {
-		b.Skip(err)
+// benchRecords reads records with next until the benchmark ends, reopening
+// the input with open at its end, and reports records per second.
+func benchRecords(b *testing.B, open func() error, next func() error) {
+	b.Helper()
+	if err := open(); err != nil {
+		b.Fatal(err)
 	}
-	rd := bytes.NewReader(data)
-	br := bufio.NewReaderSize(rd, 1<<20)
-	var r *pcapReader
-	open := func() {
-		rd.Reset(data)
-		br.Reset(rd)
-		if r, err = newPCAPReader(br, new(Damage)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	open()
 	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _, _, err := r.next()
+		err := next()
 		if errors.Is(err, io.EOF) {
-			open()
+			if err := open(); err != nil {
+				b.Fatal(err)
+			}
 			continue
 		}
 		if err != nil {
@@ -44,71 +35,67 @@ func BenchmarkPCAPRead(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// demoBytes returns the demo capture, as pcapng when ng is set.
+func demoBytes(b *testing.B, ng bool) []byte {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "demo.pcap"))
+	if err != nil {
+		b.Skip(err)
+	}
+	if ng {
+		data = toPcapng(b, data)
+	}
+	return data
+}
+
+// BenchmarkPCAPRead reads the demo capture's records in place, the replay's
+// first step, and reports records per second. Zero allocations per record.
+func BenchmarkPCAPRead(b *testing.B) {
+	data := demoBytes(b, false)
+	rd := bytes.NewReader(data)
+	br := bufio.NewReaderSize(rd, 1<<20)
+	var r *pcapReader
+	benchRecords(b, func() (err error) {
+		rd.Reset(data)
+		br.Reset(rd)
+		r, err = newPCAPReader(br, new(Damage))
+		return err
+	}, func() error {
+		_, _, _, err := r.next()
+		return err
+	})
 }
 
 // BenchmarkNgRead reads a pcapng copy of the demo capture's packets in
 // place and reports packets per second; BenchmarkNgReadPcapgo reads them
 // with pcapgo, which the file source used before.
 func BenchmarkNgRead(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "demo.pcap"))
-	if err != nil {
-		b.Skip(err)
-	}
-	data = toPcapng(b, data)
+	data := demoBytes(b, true)
 	rd := bytes.NewReader(data)
 	br := bufio.NewReaderSize(rd, 1<<20)
 	var r *ngReader
-	open := func() {
+	benchRecords(b, func() (err error) {
 		rd.Reset(data)
 		br.Reset(rd)
-		if r, err = newNgReader(br, new(Damage)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	open()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
+		r, err = newNgReader(br, new(Damage))
+		return err
+	}, func() error {
 		_, _, _, _, err := r.next()
-		if errors.Is(err, io.EOF) {
-			open()
-			continue
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+		return err
+	})
 }
 
 func BenchmarkNgReadPcapgo(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "demo.pcap"))
-	if err != nil {
-		b.Skip(err)
-	}
-	data = toPcapng(b, data)
+	data := demoBytes(b, true)
 	rd := bytes.NewReader(data)
 	var r *pcapgo.NgReader
-	open := func() {
+	benchRecords(b, func() (err error) {
 		rd.Reset(data)
-		if r, err = pcapgo.NewNgReader(rd, pcapgo.NgReaderOptions{WantMixedLinkType: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	open()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
+		r, err = pcapgo.NewNgReader(rd, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		return err
+	}, func() error {
 		_, _, err := r.ZeroCopyReadPacketData()
-		if errors.Is(err, io.EOF) {
-			open()
-			continue
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+		return err
+	})
 }
