@@ -74,7 +74,9 @@ func TestEngineRestore(t *testing.T) {
 	e := NewEngine(cfg, slog.New(slog.DiscardHandler))
 	st := e.stage
 	t0 := int64(1e18)
-	for i := range int64(10) {
+	// The request_burst count test learns an interval once its 20-interval
+	// guard has passed, so 30 intervals learn at least the 3 of Learning.
+	for i := range int64(30) {
 		st.interval(t0+i*int64(time.Second), &Features{SYN: 5, Handshakes: 5, ClientHellos: 5, BytesIn: 1000}, newMerged(0))
 	}
 	if err := writeFileAtomic(filepath.Join(dir, CheckpointFile), encodeCheckpoint(st.marshal())); err != nil {
@@ -85,7 +87,7 @@ func TestEngineRestore(t *testing.T) {
 		t.Fatal("nothing restored")
 	}
 	// The first interval after the restart already has a ready verdict.
-	e2.stage.interval(t0+20*int64(time.Second), &Features{SYN: 5, Handshakes: 5, ClientHellos: 5, BytesIn: 1000}, newMerged(0))
+	e2.stage.interval(t0+40*int64(time.Second), &Features{SYN: 5, Handshakes: 5, ClientHellos: 5, BytesIn: 1000}, newMerged(0))
 	tr := e2.stage.global[KindRequestBurst]
 	if !tr.last.Ready || tr.last.Expected != 5 {
 		t.Errorf("restored verdict = %+v, want ready with expected 5", tr.last)

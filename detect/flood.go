@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/monitor443/monitor443/detect/baseline"
 )
@@ -37,10 +38,27 @@ const (
 	hsAlpha = 0.1
 )
 
-// newCount returns a count test whose learned rate is trusted after warmup
-// intervals (the Learning period).
-func newCount(warmup int) *baseline.Count {
-	return must(baseline.NewCount(baseline.CountConfig{Warmup: warmup}))
+// Detection deadlines set the count tests' guards (baseline.CountConfig.Guard:
+// an observation is learned only after the guard has passed without an
+// alarm). The guard is twice the time a detector is asked to take to find
+// the slowest rise it must find, so that a rise found within its deadline
+// was never learned. A longer guard only makes the learned level lag the
+// daily cycle more, which on the hello series, which follows that cycle,
+// shows as alarms at the morning ramp.
+const (
+	// floodDeadline: a 3× SYN or QUIC flood is to be found within a
+	// minute.
+	floodDeadline = 60 * time.Second
+	// burstDeadline: a request burst is to be found within 10 s.
+	burstDeadline = 10 * time.Second
+)
+
+// newCount returns a count test whose learned rate is trusted after the
+// Learning period and which learns an observation once twice deadline has
+// passed without an alarm.
+func (s *stage) newCount(deadline time.Duration) *baseline.Count {
+	guard := max(1, int(int64(2*deadline)/s.iv))
+	return must(baseline.NewCount(baseline.CountConfig{Warmup: s.warmup(), Guard: guard}))
 }
 
 // saveCount adds a count test's state to out under prefix|count.

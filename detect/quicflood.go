@@ -32,7 +32,7 @@ func (quicFlood) atServers() bool                            { return false }
 func (quicFlood) unit(string) string                         { return "attempts/s" }
 
 func (quicFlood) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
-	st := &quicFloodState{cnt: newCount(s.warmup())}
+	st := &quicFloodState{cnt: s.newCount(floodDeadline)}
 	restore("count", st.cnt)
 	return st
 }

@@ -2,13 +2,15 @@ package detect
 
 import (
 	"fmt"
-	"github.com/monitor443/monitor443/capture"
 	"log/slog"
 	"math"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/monitor443/monitor443/capture"
+	"github.com/monitor443/monitor443/detect/baseline"
 )
 
 const sec = int64(time.Second)
@@ -21,8 +23,10 @@ func newTestStage(c DetectionConfig) (*stage, *[]Anomaly) {
 }
 
 // TestSYNFloodHandComputed follows the count test by hand. Three learning
-// intervals of 4 SYN/s, all completed, leave no SYN unanswered, so the
-// learned rate is the floor 1/300 per interval. A SYN counts as unanswered
+// intervals of 4 SYN/s, all completed, learned once the 120-interval guard
+// (twice the flood deadline) has passed, leave no SYN unanswered, so the
+// learned rate is the floor 1/300 per interval. Interval numbers below count
+// from the end of the guard (g). A SYN counts as unanswered
 // when neither its interval nor the next completes it, so the flood of
 // intervals 10 to 12 (40 SYN, 4 completed) shows 36 unanswered SYNs in each
 // of intervals 11 to 13. The first adds 36·ln 20 ≈ 108 nats to the
@@ -37,7 +41,9 @@ func TestSYNFloodHandComputed(t *testing.T) {
 		SYNFlood: DetectorConfig{K: 2, N: 3, Quiet: 5 * time.Second}})
 	t0 := int64(1_700_000_000) * sec
 	resolvedAt := -1
-	for i := range 40 {
+	const g = 120 // the guard, in intervals; i < 0 before its end
+	for j := range g + 40 {
+		i := j - g
 		f := Features{SYN: 4, Handshakes: 4, ClientHellos: 4, HalfOpen: 3}
 		if i >= 10 && i < 13 {
 			f.SYN, f.HalfOpen = 40, 3+36*uint64(i-9)
@@ -440,7 +446,7 @@ func TestStaticBandwidthReportsRate(t *testing.T) {
 // a flood's SYNs are counted one interval late.
 func TestUnansweredSYNs(t *testing.T) {
 	t.Parallel()
-	fs := &synFloodState{cnt: newCount(10)}
+	fs := &synFloodState{cnt: must(baseline.NewCount(baseline.CountConfig{Warmup: 10}))}
 	for i, tt := range []struct{ syn, hs, late, want uint64 }{
 		{syn: 40, hs: 40, want: 0},
 		{syn: 40, hs: 37, want: 0}, // three complete in the next interval

@@ -26,7 +26,7 @@ func (synFlood) atServers() bool                            { return true }
 func (synFlood) unit(string) string                         { return "syn/s" }
 
 func (synFlood) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
-	st := &synFloodState{cnt: newCount(s.warmup())}
+	st := &synFloodState{cnt: s.newCount(floodDeadline)}
 	restore("count", st.cnt)
 	return st
 }

@@ -319,3 +319,87 @@ func TestCountAlarmEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestCountSlowRiseNotLearned: a rise that is still gathering evidence is not
+// learned. On a near-zero series (a few unanswered attempts an hour), a flood
+// of one attempt every few seconds alarms within a minute: neither the level
+// nor the dispersion may learn the flood's first events while the test is
+// still counting them. Against the floor rate the fast test needs about eight
+// events (ln 20 nats each), some 40 s at 0.2/s; 90 s covers the Poisson
+// spread of their arrival (fewer than eight in 90 s has odds near 0.3 %).
+func TestCountSlowRiseNotLearned(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		lam, rate float64
+		within    int
+	}{
+		{name: "0.2/s over 1/h", lam: 1.0 / 3600, rate: 0.2, within: 90},
+		{name: "0.25/s over 0.01/s", lam: 0.01, rate: 0.25, within: 90},
+		{name: "3x at 0.2/s", lam: 0.2, rate: 0.6, within: 120},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for seed := range uint64(5) {
+				r := rand.New(rand.NewPCG(seed, 11))
+				c := newCount(t, CountConfig{})
+				for range 3600 {
+					c.Step(poisson(r, tt.lam), 0, true)
+				}
+				fired := -1
+				for i := range 300 {
+					if c.Step(poisson(r, tt.rate), 0, true).High() {
+						fired = i + 1
+						break
+					}
+				}
+				if fired < 0 || fired > tt.within {
+					t.Errorf("seed %d: alarm after %d s, want within %d s (level %.3g, dispersion %.3g, sum %.1f)",
+						seed, fired, tt.within, c.Level(), c.Dispersion(), c.Sum())
+				}
+			}
+		})
+	}
+}
+
+// TestCountLearnsSmallShift: a lasting shift below the rise the tests look
+// for is learned once it has waited out the guard, and never alarms.
+func TestCountLearnsSmallShift(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 5))
+	c := newCount(t, CountConfig{})
+	for range 3600 {
+		c.Step(poisson(r, 5), 0, true)
+	}
+	for i := range 3600 {
+		if c.Step(poisson(r, 6.5), 0, true).High() {
+			t.Fatalf("a 1.3× shift alarmed after %d s", i+1)
+		}
+	}
+	if lvl := c.Level(); math.Abs(lvl-6.5) > 0.5 {
+		t.Errorf("level %.2f an hour after a shift to 6.5", lvl)
+	}
+}
+
+// TestCountQuietLevelSteady: the level of a quiet series rests on enough
+// events to stay near the true rate. Over five minutes a series of 0.01 per
+// second shows three events, and a level learned from them swings between
+// a third and twice the rate; learned over a hundred events it stays within
+// about a third of it.
+func TestCountQuietLevelSteady(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(3) {
+		r := rand.New(rand.NewPCG(seed, 21))
+		c := newCount(t, CountConfig{})
+		lo, hi := math.Inf(1), 0.0
+		for i := range 40000 {
+			c.Step(poisson(r, 0.01), 0, true)
+			if i >= 20000 {
+				lo, hi = min(lo, c.Level()), max(hi, c.Level())
+			}
+		}
+		if lo < 0.0065 || hi > 0.015 {
+			t.Errorf("seed %d: level between %.4f and %.4f, want near 0.01", seed, lo, hi)
+		}
+	}
+}
