@@ -26,7 +26,8 @@ import (
 //     to gather evidence (the rise so far, at most mixWindow) hold at least
 //     three times the learned rate (the smallest rise the detector is asked
 //     to find) while the onsetWindow intervals before them were still
-//     normal (not 3σ above the learned rate). Judging the rise since it
+//     normal (not 3σ above the learned rate), and the rise stands 3σ above
+//     the rate of those intervals themselves (steep). Judging the rise since it
 //     began, not a fixed window, finds a step within seconds of the count
 //     test's alarm instead of once a half-minute window has filled. Bot
 //     tools start at full rate at once; a flash crowd builds up over
@@ -78,6 +79,11 @@ const (
 	// gathers over minutes has already made busier by the time its rise is
 	// certain.
 	onsetWindow = 60
+	// onsetZ is how many standard deviations the rise must stand above the
+	// minute before it (see steep): 3σ, the level this file uses for "not
+	// normal" elsewhere, one chance in about 700 for a steady rate; it is
+	// asked only once the count test has alarmed.
+	onsetZ = 3
 )
 
 // stackMix is the learned mix of client stacks (ClientHellos by JA4 hash)
@@ -197,7 +203,7 @@ func (requestBurst) unit(scope string) string {
 }
 
 func (requestBurst) newState(s *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {
-	st := &burstState{cnt: newCount(s.warmup())}
+	st := &burstState{cnt: s.newCount(burstDeadline)}
 	restore("count", st.cnt)
 	return st
 }
@@ -299,7 +305,8 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
 			beyond, ivs*s.ivSec, n, top))}
-	case spread && bn == onsetWindow && runN >= 3*vd.Expected*s.ivSec*float64(rl) && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore):
+	case spread && bn == onsetWindow && runN >= 3*vd.Expected*s.ivSec*float64(rl) && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore) &&
+		steep(runN, before, float64(rl), fs.cnt.Dispersion()):
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"an abrupt rise: %.0f hellos in the %.0f s since the rise began, from many clients (none more than %.0f in the last %.0f s), after a normal %s/s in the minute before (a crowd builds up over minutes)",
@@ -321,6 +328,27 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		why = fmt.Sprintf("carried largely by one client (%.0f of the last %.0f s's %.0f hellos), which is judged at client scope", top, ivs*s.ivSec, n)
 	}
 	return verdict{vd: vd, why: joinDetail(ev, why)}
+}
+
+// steep reports whether a rise of n counts over rl intervals stands out
+// against the m counts of the onsetWindow intervals before it, by more than
+// onsetZ standard deviations. The learned rate lags a rate that has been
+// climbing for minutes, so an onset judged against it alone calls any
+// crowd abrupt; judged against the minute before, it must be a step. Under
+// one common rate, and given the total of both spans, the rise's share is
+// binomial with p = rl/(rl+onsetWindow) (the conditional test of two Poisson
+// rates, Przyborowski and Wilenski 1940), its variance widened by the
+// learned dispersion φ for hellos that come in clusters (a page's
+// connections). It needs no rate estimate, so at a handful of hellos it
+// says "not shown" rather than guess: six hellos after two in the minute
+// before are 2.5σ.
+func steep(n, m, rl, disp float64) bool {
+	tot := n + m
+	if tot <= 0 {
+		return false
+	}
+	p := rl / (rl + onsetWindow)
+	return n-tot*p >= onsetZ*math.Sqrt(disp*tot*p*(1-p))
 }
 
 // learnMix teaches the stack mix the newest interval unless a burst is being
