@@ -644,3 +644,27 @@ func TestQUICStaticJudgesInitials(t *testing.T) {
 		t.Fatalf("150 Initials/s over a static 100: %+v", *out)
 	}
 }
+
+// TestSteepOnset: an onset is steep only when the rise stands 3σ above the
+// minute before it, whatever the learned rate says. Six hellos in 30 s after
+// two in the minute before are 2.5σ; a step from 0.5/s to 1.5/s over 20 s is
+// 4.5σ; a steep rise stays steep with more hellos, and clustered hellos
+// (dispersion 4) need twice the deviation.
+func TestSteepOnset(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		n, m, rl, disp float64
+		want           bool
+	}{
+		{n: 6, m: 2, rl: 30, disp: 1, want: false},
+		{n: 30, m: 30, rl: 20, disp: 1, want: true},
+		{n: 30, m: 30, rl: 20, disp: 4, want: false},
+		{n: 60, m: 60, rl: 20, disp: 4, want: true},
+		{n: 0, m: 0, rl: 10, disp: 1, want: false},
+		{n: 20, m: 0, rl: 5, disp: 1, want: true},
+	} {
+		if got := steep(tt.n, tt.m, tt.rl, tt.disp); got != tt.want {
+			t.Errorf("steep(%v, %v, %v, %v) = %v, want %v", tt.n, tt.m, tt.rl, tt.disp, got, tt.want)
+		}
+	}
+}
