@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -666,5 +667,81 @@ func TestSteepOnset(t *testing.T) {
 		if got := steep(tt.n, tt.m, tt.rl, tt.disp); got != tt.want {
 			t.Errorf("steep(%v, %v, %v, %v) = %v, want %v", tt.n, tt.m, tt.rl, tt.disp, got, tt.want)
 		}
+	}
+}
+
+// TestClientBurst: at client scope a key is judged against the band of what
+// the heaviest client normally does. An hour of visitors opening a page's six
+// connections in one second, next to a busy NAT gateway at two hellos a
+// second (Poisson, so five in a second now and then), raises nothing; then a
+// new client at 20/s and the gateway at 20/s each fire at client scope within
+// 5 s.
+func TestClientBurst(t *testing.T) {
+	t.Parallel()
+	for _, attack := range []string{"none", "new client 20/s", "gateway 20/s"} {
+		t.Run(attack, func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			r := rand.New(rand.NewPCG(7, 7))
+			gw := netip.MustParseAddr("203.0.113.9")
+			bot := netip.MustParseAddr("198.51.100.200")
+			t0 := int64(1_700_000_000) * sec
+			const learn = 3600
+			fired := -1
+			for i := range learn + 60 {
+				m := newMerged(0)
+				var total uint64
+				add := func(a netip.Addr, n uint64) {
+					if n > 0 {
+						m.clientHello[a] += n
+						total += n
+					}
+				}
+				if r.Float64() < 0.2 { // a visitor loads a page
+					add(netip.AddrFrom4([4]byte{192, 0, 2, byte(r.IntN(200))}), 6)
+				}
+				gwRate := 2.0
+				if i >= learn {
+					switch attack {
+					case "new client 20/s":
+						add(bot, uint64(poissonN(r, 20)))
+					case "gateway 20/s":
+						gwRate = 20
+					}
+				}
+				add(gw, uint64(poissonN(r, gwRate)))
+				n := len(*out)
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total, SYN: total, Handshakes: total}, m)
+				for _, a := range (*out)[n:] {
+					if a.Scope != ScopeClient || a.State != StateFiring {
+						continue
+					}
+					if i < learn {
+						t.Fatalf("false alert at %d s: %s", i, a.Summary)
+					}
+					if fired < 0 {
+						fired = i - learn + 1
+					}
+				}
+			}
+			switch {
+			case attack == "none" && fired >= 0:
+				t.Errorf("alert without an attack")
+			case strings.HasSuffix(attack, "20/s") && (fired < 0 || fired > 5):
+				t.Errorf("client alert after %d s, want within 5 s", fired)
+			}
+		})
+	}
+}
+
+// poissonN draws a Poisson count (Knuth's method; fine for small means).
+func poissonN(r *rand.Rand, lam float64) int {
+	l, k, p := math.Exp(-lam), 0, 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
 	}
 }
