@@ -46,7 +46,8 @@
 // 700 bytes each with their HyperLogLog), Space-Saving summaries of
 // TopClients (three), TopSNIs and TopPrefixes keys, a 1024×4 Count-Min
 // (32 KiB) and two HyperLogLogs of 4 KiB. In the aggregator: three tracks
-// per server (a seasonal baseline is about 5 KiB per series), and at most
+// per server (a seasonal baseline is about 5 KiB per series; a count test's
+// guard about 1 KiB for a flood, 160 bytes for a burst), and at most
 // MaxTargets incident trackers per sketched scope; when full, new targets
 // are not tracked. Hygiene incidents are bounded by Config.MaxIncidents.
 //
