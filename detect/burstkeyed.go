@@ -79,10 +79,16 @@ func (s *stage) concentrated(vd baseline.Verdict, top float64) bool {
 	return top >= s.cfg.FlashCrowdShare*excess
 }
 
-// keyedScope runs request_burst over the keys of a sketched scope. The
-// scope's baseline learns the heaviest key's rate each interval; every key
-// is scored against that band, and keys whose condition holds get their own
-// k-of-n filter and resolver (at most MaxTargets per scope).
+// keyedScope runs request_burst over the keys of a sketched scope. A client
+// or prefix is judged by its mean rate over the last N intervals of
+// request_burst's k-of-n filter (keyWindow), an SNI by its rate in the
+// interval (it sums many clients, whose clusters average out within the
+// second, and a window would only make the filter's intervals depend on each
+// other, so that 3 of 5 no longer means three independent excesses). The
+// scope's baseline learns the heaviest key's such rate each interval, every
+// key is scored against that band, and keys whose condition holds get their
+// own k-of-n filter and resolver (at most MaxTargets per scope). A static
+// threshold judges the interval's own rate.
 func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float64, m *merged,
 	note func(*track, string, baseline.Verdict)) {
 	det := KindRequestBurst
@@ -93,6 +99,10 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 		s.keyed[scope] = tracks
 	}
 	static := s.cfg.RequestBurst.Static[scope]
+	inst := vals
+	if scope != ScopeSNI {
+		vals = s.keyWindow(scope, vals)
+	}
 	keys := make([]string, 0, len(vals))
 	maxV := 0.0
 	for k, v := range vals {
@@ -115,7 +125,7 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 			cond = cond && s.concentrated(vd, s.rate(topHello))
 		}
 		why := ""
-		if static > 0 && v >= static {
+		if v := inst[k]; static > 0 && v >= static {
 			cond, why = true, "above the static threshold "+fmtRate(static)
 		}
 		tr := tracks[k]
@@ -158,6 +168,46 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 		best = mv
 	}
 	note(&track{det: det, scope: scope}, bestKey, best)
+}
+
+// keyWindow returns each key's mean rate over the last N intervals (N of
+// request_burst's k-of-n filter), given this interval's rates. A request
+// burst from one key is a rate held for seconds, while a client's
+// connections come in clusters within a second (a browser opens a page's
+// connections to a host at once, six in parallel over HTTP/1.1): judged
+// second by second, a heavy client that loads a few pages in a row shows
+// five hellos in three seconds of five, as a bot would. Over the filter's
+// window the cluster is spread over its seconds and a tool's rate is not.
+// Keys absent from an interval count zero there; until N intervals have
+// passed (at the start, after a gap) the mean is over those there are.
+func (s *stage) keyWindow(scope string, vals map[string]float64) map[string]float64 {
+	w := s.keyWin[scope]
+	if w == nil {
+		w = &keyRing{maps: make([]map[string]float64, max(1, s.detCfg(KindRequestBurst).N))}
+		s.keyWin[scope] = w
+	}
+	w.maps[w.n%len(w.maps)] = vals
+	w.n++
+	span := float64(min(w.n, len(w.maps)))
+	out := map[string]float64{}
+	for _, m := range w.maps {
+		for k, v := range m {
+			out[k] += v / span
+		}
+	}
+	return out
+}
+
+// reset forgets the intervals before a gap.
+func (w *keyRing) reset() {
+	clear(w.maps)
+	w.n = 0
+}
+
+// keyRing holds the last intervals' rates of a sketched scope's keys.
+type keyRing struct {
+	maps []map[string]float64
+	n    int
 }
 
 func sortedKeys[V any](m map[string]V) []string {

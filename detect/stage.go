@@ -120,6 +120,7 @@ type stage struct {
 	servers map[string]struct{}
 	keyed   map[string]map[string]*track
 	scopeB  map[string]*rateBase   // max-key baselines by detector|scope
+	keyWin  map[string]*keyRing    // sketched scopes' recent key rates by scope
 	pfx     []map[string]*track    // watched prefixes: by detector
 	groups  map[string]*alertGroup // open alert groups, by detector
 	mix     *stackMix              // the learned mix of client stacks (burst.go)
@@ -144,7 +145,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, dets: registry, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, servers: map[string]struct{}{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv))), maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, keyWin: map[string]*keyRing{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv))), maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 
@@ -214,6 +215,9 @@ func (s *stage) interval(start int64, f *Features, m *merged) {
 // before and after it. Baselines and open incidents stay.
 func (s *stage) skipGap() {
 	s.cw.reset()
+	for _, w := range s.keyWin {
+		w.reset()
+	}
 	for _, m := range []map[string]*track{s.global, s.server} {
 		for _, tr := range m {
 			if w, ok := tr.st.(windowed); ok {
