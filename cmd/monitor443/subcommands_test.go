@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/monitor443/monitor443/capture/synth"
 )
@@ -118,5 +121,32 @@ func TestDashboardsSubcommand(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "dashboards", "push"); code != 2 {
 		t.Errorf("push without flags: exit %d, want 2", code)
+	}
+}
+
+// TestSynthInterrupt: an interrupt stops a long generation (three days of
+// the small evaluation network) at once, says that the capture is cut
+// short, and writes no truth file.
+func TestSynthInterrupt(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	truth := filepath.Join(dir, "truth.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	var o, e bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"synth", "-preset", "eval-small", "-o", filepath.Join(dir, "x.pcap"), "-truth", truth}, nil, &o, &e)
+	}()
+	select {
+	case code := <-done:
+		if code != 130 || !strings.Contains(e.String(), "interrupted") {
+			t.Errorf("exit %d, stderr %q; want 130 and a word that it was interrupted", code, e.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("synth did not stop within a minute of the interrupt")
+	}
+	if _, err := os.Stat(truth); err == nil {
+		t.Error("a truth file was written for a cut capture")
 	}
 }

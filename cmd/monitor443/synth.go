@@ -136,9 +136,19 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		w = f
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
+	// The generator runs until its capture is complete; an interrupt
+	// (Ctrl-C, SIGTERM) stops it at the next megabyte written.
+	bw := bufio.NewWriterSize(ctxWriter{ctx, w}, 1<<20)
 	t0 := time.Now()
 	truth, err := synth.Generate(bw, cfg)
+	if ctx.Err() != nil {
+		if f != nil {
+			f.Close()
+		}
+		fmt.Fprintf(stderr, "monitor443 synth: interrupted after %s; the capture is cut short and no truth file was written\n",
+			time.Since(t0).Round(time.Millisecond))
+		return 130
+	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -216,4 +226,18 @@ func parseEvent(s string) (synth.Event, error) {
 		}
 	}
 	return ev, nil
+}
+
+// ctxWriter fails every write once ctx is done, so that a long generation
+// stops on an interrupt.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
