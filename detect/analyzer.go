@@ -93,7 +93,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 			count(&sc.f, p, ev, toServer, late)
 		}
 		syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
-		a.keys.packet(p, client, toServer, syn, sc)
+		a.keys.packet(p, fl, client, toServer, syn, sc)
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {

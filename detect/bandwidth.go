@@ -38,6 +38,8 @@ import (
 // clients instead does not work: with heavy-tailed response sizes the few
 // largest responses of a crowd carry most of its bytes too; and counting old
 // clients would count a NAT gateway that carries many users all day.)
+// Those bytes must also have come over at least bwMinTransfers connections:
+// one object, however large, is one draw of the heavy-tailed size law.
 //
 // On the first day, before any previous day exists, the reference is the
 // largest window value of the day so far, once the Learning period has been
@@ -56,16 +58,25 @@ const bwShortWindow = time.Minute
 // the aggregation goroutine; bounded by the per-interval summaries of
 // (client, server) pairs times the long window.
 type clientWindows struct {
-	ring [][]kv[pair]
+	ring [][]pairIv
 	n    int
 	wins [2]int
 	sums [2]map[pair]clientSum
 }
 
+// pairIv is one interval's bytes of a pair and the transfers (connections)
+// that began carrying them in it.
+type pairIv struct {
+	k     pair
+	bytes uint64
+	conns uint64
+}
+
 type clientSum struct {
 	bytes  uint64
-	active int // intervals with bytes
-	first  int // interval index at which the pair entered the window
+	conns  uint64 // transfers that began in the window
+	active int    // intervals with bytes
+	first  int    // interval index at which the pair entered the window
 }
 
 // bwPersist is the share of a window's intervals in which a client must
@@ -74,18 +85,32 @@ type clientSum struct {
 // at a typical per-flow rate does not.
 const bwPersist = 0.8
 
+// bwMinTransfers is the number of transfers (connections) that must carry
+// an incident's bytes. Response sizes are heavy-tailed with no upper bound
+// that holds on every network, so one object, however large (a disk image,
+// a backup, a video), is one draw of that law and says nothing about the
+// process that drew it; an incident is a process: several hosts pulling at
+// once, or one host pulling object after object (a mirroring, scraping or
+// exfiltration job). Two transfers is the least that is a process. The
+// price: a single long connection that carries an exfiltration is seen as
+// a large download.
+const bwMinTransfers = 2
+
 func newClientWindows(short, long int) *clientWindows {
-	return &clientWindows{ring: make([][]kv[pair], long), wins: [2]int{short, long},
+	return &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long},
 		sums: [2]map[pair]clientSum{{}, {}}}
 }
 
-// push adds one interval's egress bytes by client and server.
-func (c *clientWindows) push(m map[pair]uint64) {
+// push adds one interval's egress bytes by client and server, and the
+// transfers that began carrying them (conns; pairs without bytes are
+// ignored).
+func (c *clientWindows) push(m, conns map[pair]uint64) {
 	for i, w := range c.wins {
 		if c.n >= w {
 			for _, e := range c.ring[(c.n-w)%len(c.ring)] {
 				cs := c.sums[i][e.k]
-				cs.bytes -= e.v
+				cs.bytes -= e.bytes
+				cs.conns -= e.conns
 				cs.active--
 				if cs.active <= 0 {
 					delete(c.sums[i], e.k)
@@ -100,13 +125,15 @@ func (c *clientWindows) push(m map[pair]uint64) {
 		if v == 0 {
 			continue
 		}
-		cur = append(cur, kv[pair]{a, v})
+		e := pairIv{a, v, conns[a]}
+		cur = append(cur, e)
 		for i := range c.sums {
 			cs, ok := c.sums[i][a]
 			if !ok {
 				cs.first = c.n
 			}
 			cs.bytes += v
+			cs.conns += e.conns
 			cs.active++
 			c.sums[i][a] = cs
 		}
@@ -132,20 +159,24 @@ func (c *clientWindows) reset() {
 // presence begins when it first receives after a whole long window without
 // bytes, so a NAT gateway that carries users all day is never new, while the
 // pullers of an attack stay new for two window lengths, long enough for
-// the window to fill.
-func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients int) {
+// the window to fill. transfers counts the connections that carried those
+// bytes over the long window (at least one a client: a connection that
+// began before the capture did is one too).
+func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int) {
 	w := c.wins[i]
 	for p, cs := range c.sums[i] {
 		if server.IsValid() && p.server != server {
 			continue
 		}
-		old := c.sums[1][p].first < c.n-2*w
+		long := c.sums[1][p]
+		old := long.first < c.n-2*w
 		if !old && float64(cs.active) >= bwPersist*float64(w) {
 			bytes += float64(cs.bytes)
 			clients++
+			transfers += max(1, int(long.conns))
 		}
 	}
-	return bytes, clients
+	return bytes, clients, transfers
 }
 
 // bwState is a bandwidth_spike track's state: the per-interval egress of the
@@ -308,11 +339,15 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 	if tr.scope == ScopeServer {
 		srv, _ = netip.ParseAddrPort(tr.target)
 	}
-	pb, pc := s.cw.persistent(i, srv)
+	pb, pc, pt := s.cw.persistent(i, srv)
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
 	}
+	if s.cfg.FlashCrowdShare > 0 && pt < bwMinTransfers {
+		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
+			"but carried by one transfer (one connection got %.0f of the %.0f bytes above the record): one draw of a heavy-tailed size, such as a large download or a backup", pb, excess))}
+	}
 	return verdict{vd: vd, cond: true, why: joinDetail(why, fmt.Sprintf(
-		"%d new clients pulling through the window got %.0f of the %.0f bytes above the record", pc, pb, excess))}
+		"%d new clients pulling through the window over %d connections got %.0f of the %.0f bytes above the record", pc, pt, pb, excess))}
 }

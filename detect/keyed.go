@@ -9,9 +9,11 @@ import (
 	"github.com/monitor443/monitor443/detect/sketch"
 )
 
-// Flow.User bits used by the keyed features (tls.go uses bits 0-34): bit
-// 39 says the server was looked up, bits 40-63 hold its slot + 1.
+// Flow.User bits used by the keyed features (tls.go uses bits 0-36): bit
+// 37 says the flow was counted as a transfer toward its client, bit 39 that
+// the server was looked up, bits 40-63 hold its slot + 1.
 const (
+	userTransfer  uint64 = 1 << 37
 	userSrvLooked uint64 = 1 << 39
 	userSrvShift         = 40
 )
@@ -75,6 +77,7 @@ type keyed struct {
 	pfxSYN      *sketch.SpaceSaving[netip.Prefix]
 	fp          *sketch.SpaceSaving[uint64] // ClientHellos by JA4 hash
 	pairBytes   *sketch.SpaceSaving[pair]   // bytes toward each client from each server
+	pairConns   *sketch.SpaceSaving[pair]   // connections that carried them (transfers)
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
@@ -101,6 +104,7 @@ func newKeyed(c DetectionConfig) *keyed {
 		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
 		fp:          must(sketch.NewSpaceSaving[uint64](topFingerprints)),
 		pairBytes:   must(sketch.NewSpaceSaving[pair](c.TopClients)),
+		pairConns:   must(sketch.NewSpaceSaving[pair](c.TopClients)),
 		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
 		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
 		quicSources: must(sketch.NewHyperLogLog(hllPrecision)),
@@ -173,16 +177,24 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// packet accounts the keyed features of one packet; syn says it is a
-// client's SYN (without ACK).
-func (k *keyed) packet(p *capture.Packet, client netip.Addr, toServer, syn bool, sc *serverCounts) {
+// packet accounts the keyed features of one packet of flow fl (nil when the
+// flow table had no room); syn says it is a client's SYN (without ACK).
+func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toServer, syn bool, sc *serverCounts) {
 	// Clients are ranked by the bytes sent to them, the direction that
 	// bandwidth_spike scores. Only large segments count: they carry nearly
 	// all of a transfer's bytes, and skipping ACKs and small records halves
 	// the per-packet cost.
 	if !toServer && p.PayloadLen >= minRankedPayload {
 		k.clientBytes.Offer(client, uint64(p.IPLen))
-		k.pairBytes.Offer(pair{client: client, server: netip.AddrPortFrom(p.Src, p.SrcPort)}, uint64(p.IPLen))
+		pr := pair{client: client, server: netip.AddrPortFrom(p.Src, p.SrcPort)}
+		k.pairBytes.Offer(pr, uint64(p.IPLen))
+		// A connection's first large segment toward its client makes it
+		// one transfer of that pair (bandwidth_spike tells one transfer
+		// from several).
+		if fl != nil && fl.User&userTransfer == 0 {
+			fl.User |= userTransfer
+			k.pairConns.Offer(pr, 1)
+		}
 	}
 	if !toServer || !syn {
 		return
@@ -247,6 +259,7 @@ type keyedSnap struct {
 	pfxSYN      []sketch.Entry[netip.Prefix]
 	fp          []sketch.Entry[uint64]
 	pairBytes   []sketch.Entry[pair]
+	pairConns   []sketch.Entry[pair]
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -276,6 +289,7 @@ func (k *keyed) snapshot() *keyedSnap {
 		pfxSYN:      k.pfxSYN.Top(nil),
 		fp:          k.fp.Top(nil),
 		pairBytes:   k.pairBytes.Top(nil),
+		pairConns:   k.pairConns.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
 		quicSources: cloneHLL(k.quicSources),
@@ -309,6 +323,7 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.pfxSYN.Reset()
 	k.fp.Reset()
 	k.pairBytes.Reset()
+	k.pairConns.Reset()
 	k.sources.Reset()
 	k.synSources.Reset()
 	k.quicSources.Reset()

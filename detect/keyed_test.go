@@ -102,7 +102,7 @@ func TestKeyedSnapshot(t *testing.T) {
 			t.Fatal("watched server not tracked")
 		}
 		count(&sc.f, &p, 0, true, false)
-		k.packet(&p, c, true, true, sc)
+		k.packet(&p, nil, c, true, true, sc)
 	}
 	syn(c1, 64)
 	syn(c1, 64)

@@ -21,6 +21,7 @@ type merged struct {
 	pfxSYN      map[netip.Prefix]uint64
 	fp          map[uint64]uint64 // ClientHellos by JA4 hash
 	pairBytes   map[pair]uint64   // bytes toward each client from each server
+	pairConns   map[pair]uint64   // connections that carried them
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
@@ -37,6 +38,7 @@ func newMerged(watched int) *merged {
 		pfxSYN:      map[netip.Prefix]uint64{},
 		fp:          map[uint64]uint64{},
 		pairBytes:   map[pair]uint64{},
+		pairConns:   map[pair]uint64{},
 	}
 }
 
@@ -84,6 +86,7 @@ func (m *merged) add(k *keyedSnap) {
 	addEntries(m.pfxSYN, k.pfxSYN)
 	addEntries(m.fp, k.fp)
 	addEntries(m.pairBytes, k.pairBytes)
+	addEntries(m.pairConns, k.pairConns)
 	if k.helloCM != nil {
 		if m.helloCM == nil {
 			m.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))

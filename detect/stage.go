@@ -292,7 +292,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 		}
 	}
 	s.mix.push(m.fp, m.clientHello)
-	s.cw.push(m.pairBytes)
+	s.cw.push(m.pairBytes, m.pairConns)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))
 	byName := map[string]*serverSnap{}

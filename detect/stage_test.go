@@ -173,7 +173,7 @@ func BenchmarkInterval(b *testing.B) {
 			sc.f.SYN++
 			sc.f.BytesOut += 5000
 			p := capture.Packet{PayloadLen: 100, IPLen: 1500, TTL: 64}
-			k.packet(&p, cl, true, true, sc)
+			k.packet(&p, nil, cl, true, true, sc)
 			k.hello(cl, []byte("www.example"), 1)
 		}
 		return k.snapshot()
@@ -494,13 +494,15 @@ func TestGapResetsWindows(t *testing.T) {
 // TestBandwidthRecords: a day of traffic in which one client downloads
 // 30 MB in ten seconds every hour learns the records; the next day the same
 // downloads raise nothing. Then two minutes at three times the largest
-// minute of that hour: carried by two hosts that pull without pause, it
-// fires from the short window and the alert says so; carried by a crowd of
-// clients that each receive for two seconds, it does not.
+// minute of that hour: carried by two hosts that pull without pause, or by
+// one host that pulls an object every ten seconds, it fires from the short
+// window and the alert says so; carried by a crowd of clients that each
+// receive for two seconds, or by one connection (one large object), it does
+// not.
 func TestBandwidthRecords(t *testing.T) {
 	t.Parallel()
-	for _, crowd := range []bool{false, true} {
-		t.Run(fmt.Sprint("crowd=", crowd), func(t *testing.T) {
+	for _, how := range []string{"two pullers", "one host's chain", "crowd", "one transfer"} {
+		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
 			t0 := int64(1_767_225_600) * sec // a midnight
@@ -525,13 +527,28 @@ func TestBandwidthRecords(t *testing.T) {
 				if i < start+120 {
 					v += 1_600_000
 					srv := netip.MustParseAddrPort("198.51.100.1:443")
-					if crowd {
+					a, b := pair{netip.MustParseAddr("203.0.113.7"), srv}, pair{netip.MustParseAddr("203.0.113.8"), srv}
+					switch how {
+					case "crowd":
 						for c := range 2 {
-							m.pairBytes[pair{netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(2*i + c)}), srv}] = 800_000
+							p := pair{netip.AddrFrom4([4]byte{198, 51, byte(i >> 8), byte(2*i + c)}), srv}
+							m.pairBytes[p], m.pairConns[p] = 800_000, 1
 						}
-					} else {
-						m.pairBytes[pair{netip.MustParseAddr("203.0.113.7"), srv}] = 800_000
-						m.pairBytes[pair{netip.MustParseAddr("203.0.113.8"), srv}] = 800_000
+					case "two pullers":
+						m.pairBytes[a], m.pairBytes[b] = 800_000, 800_000
+						if i == start {
+							m.pairConns[a], m.pairConns[b] = 1, 1
+						}
+					case "one host's chain":
+						m.pairBytes[a] = 1_600_000
+						if (i-start)%10 == 0 {
+							m.pairConns[a] = 1
+						}
+					case "one transfer":
+						m.pairBytes[a] = 1_600_000
+						if i == start {
+							m.pairConns[a] = 1
+						}
 					}
 				}
 				st.interval(t0+int64(i)*sec, &Features{BytesOut: v}, m)
@@ -543,19 +560,21 @@ func TestBandwidthRecords(t *testing.T) {
 					break
 				}
 			}
-			if crowd {
+			if how == "crowd" || how == "one transfer" {
 				if fired != nil {
-					t.Errorf("a crowd alerted: %s", fired.Detail)
+					t.Errorf("%s alerted: %s", how, fired.Detail)
 				}
 				return
 			}
 			if fired == nil {
-				t.Fatal("no bandwidth_spike for two pullers at three times the record")
+				t.Fatalf("no bandwidth_spike for %s at three times the record", how)
 			}
 			if lat := fired.Detected.Sub(time.Unix(0, t0+int64(start)*sec)); lat > 70*time.Second {
 				t.Errorf("detected %v after the rise began, want within about a minute", lat)
 			}
-			if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, "2 new clients pulling through the window") {
+			want := map[string]string{"two pullers": "2 new clients pulling through the window over 2 connections",
+				"one host's chain": "1 new clients pulling through the window over 6 connections"}[how]
+			if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, want) {
 				t.Errorf("detail %q does not explain the record and the pullers", fired.Detail)
 			}
 		})
