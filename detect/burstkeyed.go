@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -114,9 +116,17 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 	topHello := s.topHello(m)
 	var best baseline.Verdict
 	bestKey := ""
+	n := max(1, s.detCfg(KindRequestBurst).N)
+	load := func(v float64) float64 { return s.siteLoad(n, v*float64(n)*s.ivSec) }
 	for _, k := range keys {
 		v := vals[k]
-		vd := b.check(start, v)
+		vd, r := b.check(start, v), load(v)
+		if r > 1 {
+			// Judged against the band scaled by the site's load: the
+			// score of v/r, the guard on v itself.
+			sc := b.check(start, v/r)
+			vd.Score, vd.Expected, vd.Lower, vd.Upper = sc.Score, sc.Expected*r, sc.Lower*r, sc.Upper*r
+		}
 		if bestKey == "" || vd.Score > best.Score {
 			best, bestKey = vd, k
 		}
@@ -125,6 +135,9 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 			cond = cond && s.concentrated(vd, s.rate(topHello))
 		}
 		why := ""
+		if r > 1 {
+			why = fmt.Sprintf("against the heaviest keys' band scaled by the site's load, %.1f times its learned rate", r)
+		}
 		if v := inst[k]; static > 0 && v >= static {
 			cond, why = true, "above the static threshold "+fmtRate(static)
 		}
@@ -163,11 +176,53 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 			break
 		}
 	}
-	mv := b.step(start, maxV, learn)
+	mv := b.step(start, maxV/load(maxV), learn)
 	if bestKey == "" {
 		best = mv
 	}
 	note(&track{det: det, scope: scope}, bestKey, best)
+}
+
+// loadZ is how many standard deviations below the site's observed hellos
+// the load ratio is taken (siteLoad): 3σ, this package's level for "not
+// normal", so that only a load that is clearly up scales the band, and the
+// few hellos of a small site's window never do by chance.
+const loadZ = 3
+
+// siteLoad returns how many times its learned rate the site's TCP
+// ClientHellos stood over the last n intervals, leaving out own (the hellos
+// of the key being judged), at the lower loadZ bound of the observed count
+// widened by the dispersion of single counts (hellos come in clusters, a
+// page's connections at once); not by the block dispersion, which measures
+// how the rate itself wanders, the very thing estimated here. 1 when the
+// global request_burst count test has not learned, or the load is not
+// clearly up.
+//
+// Principle: clients' rates rise and fall with the site's load. In a busy
+// minute or a crowd every client browses faster, so the heaviest clients
+// all cross the band learned from the heaviest key at once (dozens of
+// clients and their prefixes at once on the large evaluation network, in a
+// minute when the whole site ran at three times its rate). A burst from one
+// key is a key that rises more than the site: its band is scaled by the
+// load of every other key, so a key's own burst does not hide itself, and
+// the band learns the heaviest key's rate at normal load. A rise of many
+// clients together is a site-wide rise, judged at global and server scope.
+func (s *stage) siteLoad(n int, own float64) float64 {
+	tr := s.global[KindRequestBurst]
+	if tr == nil {
+		return 1
+	}
+	st, ok := tr.st.(*burstState)
+	if !ok || !st.cnt.Learned() || st.rn < n {
+		return 1
+	}
+	x := max(0, st.last(n)-own)
+	lo := x - loadZ*math.Sqrt(st.cnt.CountDispersion()*x)
+	exp := float64(n) * st.cnt.Level()
+	if exp <= 0 || lo <= exp {
+		return 1
+	}
+	return lo / exp
 }
 
 // keyWindow returns each key's mean rate over the last N intervals (N of

@@ -772,3 +772,58 @@ func poissonN(r *rand.Rand, lam float64) int {
 		k++
 	}
 }
+
+// TestClientBurstBusySite: forty clients at one hello a second each for an
+// hour, then a minute in which the whole site runs at three times that (a
+// busy minute: every client browses faster). The heaviest clients all cross
+// the band learned from the heaviest key, but none rises more than the
+// site: no client alert. A bot at 30/s in the same minute rises far more
+// than the site and fires at client scope within 5 s.
+func TestClientBurstBusySite(t *testing.T) {
+	t.Parallel()
+	for _, bot := range []bool{false, true} {
+		t.Run(fmt.Sprint("bot=", bot), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			r := rand.New(rand.NewPCG(11, 3))
+			t0 := int64(1_700_000_000) * sec
+			const learn = 3600
+			fired := -1
+			for i := range learn + 60 {
+				m := newMerged(0)
+				var total uint64
+				rate := 1.0
+				if i >= learn {
+					rate = 3
+				}
+				for c := range 40 {
+					if n := uint64(poissonN(r, rate)); n > 0 {
+						m.clientHello[netip.AddrFrom4([4]byte{192, 0, 2, byte(c)})] = n
+						total += n
+					}
+				}
+				if bot && i >= learn {
+					n := uint64(poissonN(r, 30))
+					m.clientHello[netip.MustParseAddr("198.51.100.200")] = n
+					total += n
+				}
+				n := len(*out)
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total, SYN: total, Handshakes: total}, m)
+				for _, a := range (*out)[n:] {
+					if a.Scope != ScopeClient || a.State != StateFiring {
+						continue
+					}
+					if i < learn || a.Target != "198.51.100.200" {
+						t.Fatalf("client alert at %d s: %s", i, a.Summary)
+					}
+					if fired < 0 {
+						fired = i - learn + 1
+					}
+				}
+			}
+			if bot && (fired < 0 || fired > 5) {
+				t.Errorf("bot's client alert after %d s, want within 5 s", fired)
+			}
+		})
+	}
+}

@@ -183,6 +183,12 @@ func (c *Count) Level() float64 { return c.level }
 // feels.
 func (c *Count) Dispersion() float64 { return max(c.disp, c.dispB) }
 
+// CountDispersion returns the learned dispersion of single counts (at least
+// 1), without the block dispersion: how widely one count scatters about
+// its rate, for a caller that estimates the current rate from a few counts
+// and must not count the wandering of the rate itself as noise.
+func (c *Count) CountDispersion() float64 { return c.disp }
+
 // blockLen is the number of observations summed for the block dispersion:
 // ten seconds, the time over which a CUSUM gathers its evidence for a rise
 // of a few times the rate.
