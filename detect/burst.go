@@ -295,12 +295,19 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	ivs := float64(k)
 	winExcess := max(0, n-vd.Expected*s.ivSec*ivs) // the window's hellos above the learned rate
 	_, beyond, ok := s.mix.shifted()
+	// The mix is counted over the whole site, so the hellos beyond their
+	// stacks' shares are weighed against the whole site's rise in the
+	// window, like with like: in a busy minute of the whole site the mix's
+	// ordinary scatter belongs to every server's rise, and one server's
+	// share of the site must not pass for that server's bots. (A burst
+	// against one server is most of the site's rise as well.)
+	mixExcess := max(winExcess, s.siteExcess(k))
 	top := s.mix.topClient()
 	ev := fmt.Sprintf("ClientHellos %s/s against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
 	spread := winExcess > 0 && top < 0.2*winExcess
 	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held
 	switch {
-	case spread && ok && beyond >= 0.25*winExcess:
+	case spread && ok && beyond >= 0.25*mixExcess:
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
@@ -328,6 +335,21 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		why = fmt.Sprintf("carried largely by one client (%.0f of the last %.0f s's %.0f hellos), which is judged at client scope", top, ivs*s.ivSec, n)
 	}
 	return verdict{vd: vd, why: joinDetail(ev, why)}
+}
+
+// siteExcess returns the site's TCP ClientHellos of the last k intervals
+// above the global count test's learned rate, or 0 while it has not
+// learned.
+func (s *stage) siteExcess(k int) float64 {
+	tr := s.global[KindRequestBurst]
+	if tr == nil {
+		return 0
+	}
+	st, ok := tr.st.(*burstState)
+	if !ok || !st.cnt.Learned() {
+		return 0
+	}
+	return max(0, st.last(k)-float64(k)*st.cnt.Level())
 }
 
 // steep reports whether a rise of n counts over rl intervals stands out

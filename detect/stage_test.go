@@ -827,3 +827,75 @@ func TestClientBurstBusySite(t *testing.T) {
 		})
 	}
 }
+
+// TestBurstMixSiteWide: the mix of client stacks is counted over the whole
+// site, so it is weighed against the whole site's rise. Two servers of 30
+// hellos/s each from eight stacks; then a minute in which the whole site
+// runs at 2.5 times that and a fifth of the extra hellos come from a ninth
+// stack, on both servers: the site's rise is not a bot's, and neither
+// server alerts for a shifted mix. A bot tool that adds the same 45/s to one
+// server from two stacks of its own alerts there.
+func TestBurstMixSiteWide(t *testing.T) {
+	t.Parallel()
+	for _, bots := range []bool{false, true} {
+		t.Run(fmt.Sprint("bots=", bots), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			r := rand.New(rand.NewPCG(5, 9))
+			srvs := []netip.AddrPort{netip.MustParseAddrPort("198.51.100.1:443"), netip.MustParseAddrPort("198.51.100.2:443")}
+			t0 := int64(1_700_000_000) * sec
+			const learn = 3600
+			client := 0
+			for i := range learn + 60 {
+				m := newMerged(0)
+				var total uint64
+				for si, srv := range srvs {
+					n := poissonN(r, 30)
+					extra, fpExtra := 0, func(j int) uint64 { return uint64(1 + j%8) }
+					if i >= learn {
+						switch {
+						case !bots:
+							extra = poissonN(r, 45)
+							fpExtra = func(j int) uint64 {
+								if j%5 == 0 {
+									return 9
+								}
+								return uint64(1 + j%8)
+							}
+						case si == 0:
+							extra = poissonN(r, 45)
+							fpExtra = func(j int) uint64 { return uint64(100 + j%2) }
+						}
+					}
+					for j := range n + extra {
+						fp := uint64(1 + r.IntN(8))
+						if j >= n {
+							fp = fpExtra(j - n)
+						}
+						m.fp[fp]++
+						client++
+						m.clientHello[netip.AddrFrom4([4]byte{10, byte(client >> 16), byte(client >> 8), byte(client)})] = 1
+					}
+					c := uint64(n + extra)
+					m.servers[srv] = &serverSnap{addr: srv, f: Features{ClientHellos: c}}
+					total += c
+				}
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total}, m)
+			}
+			var srvAlert *Anomaly
+			for i := range *out {
+				if a := &(*out)[i]; a.Kind == KindRequestBurst && a.Scope == ScopeServer && a.State == StateFiring {
+					if srvAlert == nil {
+						srvAlert = a
+					}
+				}
+			}
+			switch {
+			case !bots && srvAlert != nil:
+				t.Errorf("a busy minute of the whole site alerted at a server: %s", srvAlert.Detail)
+			case bots && (srvAlert == nil || srvAlert.Target != srvs[0].String()):
+				t.Errorf("a bot tool's 45/s on one server did not alert there; events %+v", *out)
+			}
+		})
+	}
+}
