@@ -91,9 +91,12 @@ const bwPersist = 0.8
 // a backup, a video), is one draw of that law and says nothing about the
 // process that drew it; an incident is a process: several hosts pulling at
 // once, or one host pulling object after object (a mirroring, scraping or
-// exfiltration job). Two transfers is the least that is a process. The
-// price: a single long connection that carries an exfiltration is seen as
-// a large download.
+// exfiltration job). Two transfers is the least that is a process, and no
+// one of them may outweigh all the others together (more than half of the
+// pullers' bytes through one connection): a majority is the least share at
+// which one element decides the whole, whatever the scale. The price: a
+// single long connection that carries an exfiltration is seen as a large
+// download, and so is one next to a smaller pull.
 const bwMinTransfers = 2
 
 func newClientWindows(short, long int) *clientWindows {
@@ -161,8 +164,10 @@ func (c *clientWindows) reset() {
 // pullers of an attack stay new for two window lengths, long enough for
 // the window to fill. transfers counts the connections that carried those
 // bytes over the long window (at least one a client: a connection that
-// began before the capture did is one too).
-func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int) {
+// began before the capture did is one too). single is the most bytes one
+// of those clients received over window i through a single transfer (one
+// connection over the long window).
+func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, single float64) {
 	w := c.wins[i]
 	for p, cs := range c.sums[i] {
 		if server.IsValid() && p.server != server {
@@ -174,9 +179,12 @@ func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64,
 			bytes += float64(cs.bytes)
 			clients++
 			transfers += max(1, int(long.conns))
+			if long.conns <= 1 {
+				single = max(single, float64(cs.bytes))
+			}
 		}
 	}
-	return bytes, clients, transfers
+	return bytes, clients, transfers, single
 }
 
 // bwState is a bandwidth_spike track's state: the per-interval egress of the
@@ -339,7 +347,7 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 	if tr.scope == ScopeServer {
 		srv, _ = netip.ParseAddrPort(tr.target)
 	}
-	pb, pc, pt := s.cw.persistent(i, srv)
+	pb, pc, pt, single := s.cw.persistent(i, srv)
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
@@ -347,6 +355,12 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 	if s.cfg.FlashCrowdShare > 0 && pt < bwMinTransfers {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but carried by one transfer (one connection got %.0f of the %.0f bytes above the record): one draw of a heavy-tailed size, such as a large download or a backup", pb, excess))}
+	}
+	// Nor may one transfer outweigh all the others together: a very large
+	// download next to an ordinary one is that download, not a process.
+	if s.cfg.FlashCrowdShare > 0 && single > 0.5*pb {
+		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
+			"but one transfer (one connection, %.0f bytes) outweighs the other %d pullers together: one draw of a heavy-tailed size, such as a large download", single, pc-1))}
 	}
 	return verdict{vd: vd, cond: true, why: joinDetail(why, fmt.Sprintf(
 		"%d new clients pulling through the window over %d connections got %.0f of the %.0f bytes above the record", pc, pt, pb, excess))}

@@ -497,11 +497,11 @@ func TestGapResetsWindows(t *testing.T) {
 // minute of that hour: carried by two hosts that pull without pause, or by
 // one host that pulls an object every ten seconds, it fires from the short
 // window and the alert says so; carried by a crowd of clients that each
-// receive for two seconds, or by one connection (one large object), it does
-// not.
+// receive for two seconds, by one connection (one large object), or by one
+// large object next to a smaller pull that it outweighs, it does not.
 func TestBandwidthRecords(t *testing.T) {
 	t.Parallel()
-	for _, how := range []string{"two pullers", "one host's chain", "crowd", "one transfer"} {
+	for _, how := range []string{"two pullers", "one host's chain", "crowd", "one transfer", "one outweighs"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
@@ -549,6 +549,11 @@ func TestBandwidthRecords(t *testing.T) {
 						if i == start {
 							m.pairConns[a] = 1
 						}
+					case "one outweighs":
+						m.pairBytes[a], m.pairBytes[b] = 1_100_000, 500_000
+						if i == start {
+							m.pairConns[a], m.pairConns[b] = 1, 1
+						}
 					}
 				}
 				st.interval(t0+int64(i)*sec, &Features{BytesOut: v}, m)
@@ -560,7 +565,7 @@ func TestBandwidthRecords(t *testing.T) {
 					break
 				}
 			}
-			if how == "crowd" || how == "one transfer" {
+			if how == "crowd" || how == "one transfer" || how == "one outweighs" {
 				if fired != nil {
 					t.Errorf("%s alerted: %s", how, fired.Detail)
 				}
