@@ -337,16 +337,25 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	return verdict{vd: vd, why: joinDetail(ev, why)}
 }
 
+// globalBurst returns the global request_burst track's state once its count
+// test has learned, or nil.
+func (s *stage) globalBurst() *burstState {
+	tr := s.global[KindRequestBurst]
+	if tr == nil {
+		return nil
+	}
+	if st, ok := tr.st.(*burstState); ok && st.cnt.Learned() {
+		return st
+	}
+	return nil
+}
+
 // siteExcess returns the site's TCP ClientHellos of the last k intervals
 // above the global count test's learned rate, or 0 while it has not
 // learned.
 func (s *stage) siteExcess(k int) float64 {
-	tr := s.global[KindRequestBurst]
-	if tr == nil {
-		return 0
-	}
-	st, ok := tr.st.(*burstState)
-	if !ok || !st.cnt.Learned() {
+	st := s.globalBurst()
+	if st == nil {
 		return 0
 	}
 	return max(0, st.last(k)-float64(k)*st.cnt.Level())

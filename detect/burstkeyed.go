@@ -202,18 +202,15 @@ const loadZ = 3
 // minute or a crowd every client browses faster, so the heaviest clients
 // all cross the band learned from the heaviest key at once (dozens of
 // clients and their prefixes at once on the large evaluation network, in a
-// minute when the whole site ran at three times its rate). A burst from one
+// minute when the whole site ran at twice its rate after a minute at half
+// of it). A burst from one
 // key is a key that rises more than the site: its band is scaled by the
 // load of every other key, so a key's own burst does not hide itself, and
 // the band learns the heaviest key's rate at normal load. A rise of many
 // clients together is a site-wide rise, judged at global and server scope.
 func (s *stage) siteLoad(n int, own float64) float64 {
-	tr := s.global[KindRequestBurst]
-	if tr == nil {
-		return 1
-	}
-	st, ok := tr.st.(*burstState)
-	if !ok || !st.cnt.Learned() || st.rn < n {
+	st := s.globalBurst()
+	if st == nil || st.rn < n {
 		return 1
 	}
 	x := max(0, st.last(n)-own)
