@@ -38,8 +38,8 @@ import (
 // clients instead does not work: with heavy-tailed response sizes the few
 // largest responses of a crowd carry most of its bytes too; and counting old
 // clients would count a NAT gateway that carries many users all day.)
-// Those bytes must also have come over at least bwMinTransfers connections:
-// one object, however large, is one draw of the heavy-tailed size law.
+// Nor may one connection carry most of those bytes (bwOneTransfer): one
+// object, however large, is one draw of the heavy-tailed size law.
 //
 // On the first day, before any previous day exists, the reference is the
 // largest window value of the day so far, once the Learning period has been
@@ -85,19 +85,20 @@ type clientSum struct {
 // at a typical per-flow rate does not.
 const bwPersist = 0.8
 
-// bwMinTransfers is the number of transfers (connections) that must carry
-// an incident's bytes. Response sizes are heavy-tailed with no upper bound
-// that holds on every network, so one object, however large (a disk image,
-// a backup, a video), is one draw of that law and says nothing about the
-// process that drew it; an incident is a process: several hosts pulling at
-// once, or one host pulling object after object (a mirroring, scraping or
-// exfiltration job). Two transfers is the least that is a process, and no
-// one of them may outweigh all the others together (more than half of the
-// pullers' bytes through one connection): a majority is the least share at
-// which one element decides the whole, whatever the scale. The price: a
-// single long connection that carries an exfiltration is seen as a large
-// download, and so is one next to a smaller pull.
-const bwMinTransfers = 2
+// bwOneTransfer is the share of the pullers' bytes above which one
+// transfer (one connection) decides the window. Response sizes are
+// heavy-tailed with no upper bound that holds on every network, so one
+// object, however large (a disk image, a backup, a video), is one draw of
+// that law and says nothing about the process that drew it; an incident is
+// a process: several hosts pulling at once, or one host pulling object
+// after object (a mirroring, scraping or exfiltration job). So no transfer
+// may outweigh all the others together: a majority is the least share at
+// which one element decides the whole, whatever the scale. A lone transfer
+// is the whole, and a host that pulls over several connections is never one
+// transfer. The price: a single long connection that carries an
+// exfiltration is seen as a large download, and so is one next to a
+// smaller pull.
+const bwOneTransfer = 0.5
 
 func newClientWindows(short, long int) *clientWindows {
 	return &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long},
@@ -352,15 +353,9 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
 	}
-	if s.cfg.FlashCrowdShare > 0 && pt < bwMinTransfers {
+	if s.cfg.FlashCrowdShare > 0 && single > bwOneTransfer*pb {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
-			"but carried by one transfer (one connection got %.0f of the %.0f bytes above the record): one draw of a heavy-tailed size, such as a large download or a backup", pb, excess))}
-	}
-	// Nor may one transfer outweigh all the others together: a very large
-	// download next to an ordinary one is that download, not a process.
-	if s.cfg.FlashCrowdShare > 0 && single > 0.5*pb {
-		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
-			"but one transfer (one connection, %.0f bytes) outweighs the other %d pullers together: one draw of a heavy-tailed size, such as a large download", single, pc-1))}
+			"but one connection carried %.0f of the %.0f bytes new clients pulled, more than all others together: one draw of a heavy-tailed size, such as a large download or a backup", single, pb))}
 	}
 	return verdict{vd: vd, cond: true, why: joinDetail(why, fmt.Sprintf(
 		"%d new clients pulling through the window over %d connections got %.0f of the %.0f bytes above the record", pc, pt, pb, excess))}
