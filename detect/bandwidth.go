@@ -11,7 +11,7 @@ import (
 )
 
 // bandwidth_spike judges the bytes a scope sends toward its clients
-// (egress) with two principles:
+// (egress) with three principles:
 //
 //   - Bytes are heavy-tailed. Response sizes follow a Pareto-like law, so one
 //     ordinary download moves more bytes in a few seconds than a quiet site
@@ -25,6 +25,20 @@ import (
 //     that no normal hour reached, by a margin of 2. Large transfers that are
 //     normal for that server and hour (a nightly backup pull, the downloads
 //     of a mirror server) set the record and stop alerting from the next day.
+//   - A heavy-tailed sum is decided by its largest term (the "single big
+//     jump" of subexponential laws: the sum exceeds a high level mostly
+//     when one term does). So a window's value leaves out the client that
+//     received the most in it: it is what the window's other visitors
+//     pulled. One visitor's session, however large (a disk image, a backup,
+//     a crawler's pass over a site), then sets neither a value nor the
+//     record, and a value above the record needs several heavy sessions at
+//     once, which is rarer by a power: if one session passes a level with
+//     probability p, the second largest of n passes it with about
+//     (n·p)²/2. Without the trim, the record of a small server is set by
+//     its largest single download and hides everything below it; with it,
+//     several hosts pulling at once keep all but one puller's bytes. The
+//     price: one host pulling alone (a scraper, one exfiltrating host) is
+//     one session, and bandwidth_spike does not judge it.
 //
 // A level above the record is an incident only when new clients that pull
 // without pause carry it. Bulk egress (a mirroring or exfiltration job, a few
@@ -34,7 +48,8 @@ import (
 // egress through many clients that each receive for seconds. New clients
 // (that began receiving within the last two window lengths) that received
 // in at least bwPersist of the window's intervals must carry at least half
-// of the window's bytes above the record. (Counting the heaviest few
+// of the window's bytes above the record (the heaviest client, which the
+// value left out, is not counted either). (Counting the heaviest few
 // clients instead does not work: with heavy-tailed response sizes the few
 // largest responses of a crowd carry most of its bytes too; and counting old
 // clients would count a NAT gateway that carries many users all day.)
@@ -62,6 +77,17 @@ type clientWindows struct {
 	n    int
 	wins [2]int
 	sums [2]map[pair]clientSum
+	// big[i] is the client that received the most from each server over
+	// window i, bigAll[i] the pair with the most over every server (see
+	// largest).
+	big    [2]map[netip.AddrPort]heaviest
+	bigAll [2]heaviest
+}
+
+// heaviest is the pair that received the most bytes over a window.
+type heaviest struct {
+	p     pair
+	bytes float64
 }
 
 // pairIv is one interval's bytes of a pair and the transfers (connections)
@@ -90,19 +116,20 @@ const bwPersist = 0.8
 // heavy-tailed with no upper bound that holds on every network, so one
 // object, however large (a disk image, a backup, a video), is one draw of
 // that law and says nothing about the process that drew it; an incident is
-// a process: several hosts pulling at once, or one host pulling object
-// after object (a mirroring, scraping or exfiltration job). So no transfer
-// may outweigh all the others together: a majority is the least share at
-// which one element decides the whole, whatever the scale. A lone transfer
-// is the whole, and a host that pulls over several connections is never one
-// transfer. The price: a single long connection that carries an
-// exfiltration is seen as a large download, and so is one next to a
-// smaller pull.
+// a process: several hosts pulling at once (a mirroring, scraping or
+// exfiltration job). So no transfer may outweigh all the others together:
+// a majority is the least share at which one element decides the whole,
+// whatever the scale. A lone transfer is the whole, and a host that pulls
+// over several connections is never one transfer. This holds for the
+// pullers left once the heaviest client is left out: the second largest
+// download of the window is one draw too. The price: a single long
+// connection that carries an exfiltration is seen as a large download, and
+// so is one next to a smaller pull.
 const bwOneTransfer = 0.5
 
 func newClientWindows(short, long int) *clientWindows {
 	return &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long},
-		sums: [2]map[pair]clientSum{{}, {}}}
+		sums: [2]map[pair]clientSum{{}, {}}, big: [2]map[netip.AddrPort]heaviest{{}, {}}}
 }
 
 // push adds one interval's egress bytes by client and server, and the
@@ -144,6 +171,28 @@ func (c *clientWindows) push(m, conns map[pair]uint64) {
 	}
 	c.ring[c.n%len(c.ring)] = cur
 	c.n++
+	for i := range c.sums {
+		clear(c.big[i])
+		c.bigAll[i] = heaviest{}
+		for p, cs := range c.sums[i] {
+			h := heaviest{p, float64(cs.bytes)}
+			if h.bytes > c.big[i][p.server].bytes {
+				c.big[i][p.server] = h
+			}
+			if h.bytes > c.bigAll[i].bytes {
+				c.bigAll[i] = h
+			}
+		}
+	}
+}
+
+// largest returns the client (with its server) that received the most
+// bytes from server (from any server when it is invalid) over window i.
+func (c *clientWindows) largest(i int, server netip.AddrPort) heaviest {
+	if !server.IsValid() {
+		return c.bigAll[i]
+	}
+	return c.big[i][server]
 }
 
 // reset forgets every window, after a gap in the capture.
@@ -152,8 +201,11 @@ func (c *clientWindows) reset() {
 		c.ring[i] = c.ring[i][:0]
 	}
 	c.n = 0
-	clear(c.sums[0])
-	clear(c.sums[1])
+	for i := range c.sums {
+		clear(c.sums[i])
+		clear(c.big[i])
+		c.bigAll[i] = heaviest{}
+	}
 }
 
 // persistent returns the bytes that new clients, which began receiving
@@ -170,8 +222,9 @@ func (c *clientWindows) reset() {
 // connection over the long window).
 func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, single float64) {
 	w := c.wins[i]
+	top := c.largest(i, server).p
 	for p, cs := range c.sums[i] {
-		if server.IsValid() && p.server != server {
+		if server.IsValid() && p.server != server || p == top {
 			continue
 		}
 		long := c.sums[1][p]
@@ -206,7 +259,8 @@ type bwState struct {
 	// pending[i] holds window i's scored values (time, rate) of the last
 	// wins[i] intervals, oldest first at index n % wins[i].
 	pending   [2][]bwPending
-	lastAlarm int64 // start of the last interval a window alarmed in
+	lastAlarm int64          // start of the last interval a window alarmed in
+	srv       netip.AddrPort // the server judged, invalid at the global scope
 }
 
 type bwPending struct {
@@ -246,6 +300,14 @@ func (b *bwState) reset() {
 		clear(b.pending[i])
 	}
 	b.n, b.sums = 0, [2]float64{}
+}
+
+// server returns the server a track judges, invalid at the global scope.
+func (b *bwState) server(tr *track) netip.AddrPort {
+	if tr.scope == ScopeServer && !b.srv.IsValid() {
+		b.srv, _ = netip.ParseAddrPort(tr.target)
+	}
+	return b.srv
 }
 
 // bandwidthSpike is bandwidth_spike, described above.
@@ -309,7 +371,7 @@ func (b *bwState) judge(s *stage, tr *track, in *input) verdict {
 			continue
 		}
 		ready = true
-		rate := b.sums[i] / (float64(w) * s.ivSec)
+		rate := max(0, b.sums[i]-s.cw.largest(i, b.server(tr)).bytes) / (float64(w) * s.ivSec)
 		vds[i] = b.rec[i].Step(start, rate, false)
 		*slot = bwPending{t: start, rate: rate, ok: learn}
 		if vds[i].High() {
@@ -344,11 +406,7 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s; alarm level %s)",
 		win, fmtSmall(vd.Value), vd.Value/vd.Expected, win, b.rec[i].Config().Days, fmtSmall(vd.Expected), fmtSmall(vd.Upper))
 	excess := (vd.Value - vd.Expected) * win.Seconds()
-	var srv netip.AddrPort
-	if tr.scope == ScopeServer {
-		srv, _ = netip.ParseAddrPort(tr.target)
-	}
-	pb, pc, pt, single := s.cw.persistent(i, srv)
+	pb, pc, pt, single := s.cw.persistent(i, b.server(tr))
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
