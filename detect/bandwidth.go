@@ -76,18 +76,23 @@ type clientWindows struct {
 	ring [][]pairIv
 	n    int
 	wins [2]int
-	sums [2]map[pair]clientSum
+	// sums[i] holds window i's sums by server, then by client.
+	sums [2]map[netip.AddrPort]map[netip.Addr]clientSum
 	// big[i] is the client that received the most from each server over
-	// window i, bigAll[i] the pair with the most over every server (see
-	// largest).
-	big    [2]map[netip.AddrPort]heaviest
-	bigAll [2]heaviest
+	// window i (see largest). It is kept as bytes arrive and rescanned for
+	// a server only when its heaviest client's oldest bytes leave the window
+	// and it falls below the bound on the others (dirty), so an interval
+	// costs its own pairs, not the window's.
+	big   [2]map[netip.AddrPort]heaviest
+	dirty map[netip.AddrPort]struct{}
 }
 
-// heaviest is the pair that received the most bytes over a window.
+// heaviest is the pair that received the most bytes from a server over a
+// window, and a bound on what any other client of that server received.
 type heaviest struct {
 	p     pair
 	bytes float64
+	bound float64
 }
 
 // pairIv is one interval's bytes of a pair and the transfers (connections)
@@ -128,8 +133,12 @@ const bwPersist = 0.8
 const bwOneTransfer = 0.5
 
 func newClientWindows(short, long int) *clientWindows {
-	return &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long},
-		sums: [2]map[pair]clientSum{{}, {}}, big: [2]map[netip.AddrPort]heaviest{{}, {}}}
+	c := &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long}, dirty: map[netip.AddrPort]struct{}{}}
+	for i := range c.sums {
+		c.sums[i] = map[netip.AddrPort]map[netip.Addr]clientSum{}
+		c.big[i] = map[netip.AddrPort]heaviest{}
+	}
+	return c
 }
 
 // push adds one interval's egress bytes by client and server, and the
@@ -137,62 +146,103 @@ func newClientWindows(short, long int) *clientWindows {
 // ignored).
 func (c *clientWindows) push(m, conns map[pair]uint64) {
 	for i, w := range c.wins {
+		clear(c.dirty)
 		if c.n >= w {
 			for _, e := range c.ring[(c.n-w)%len(c.ring)] {
-				cs := c.sums[i][e.k]
+				srv := c.sums[i][e.k.server]
+				cs := srv[e.k.client]
 				cs.bytes -= e.bytes
 				cs.conns -= e.conns
 				cs.active--
 				if cs.active <= 0 {
-					delete(c.sums[i], e.k)
+					delete(srv, e.k.client)
+					if len(srv) == 0 {
+						delete(c.sums[i], e.k.server)
+						delete(c.big[i], e.k.server)
+						continue
+					}
 				} else {
-					c.sums[i][e.k] = cs
+					srv[e.k.client] = cs
+				}
+				if h := c.big[i][e.k.server]; h.p == e.k {
+					h.bytes = float64(cs.bytes)
+					c.big[i][e.k.server] = h
+					c.dirty[e.k.server] = struct{}{}
 				}
 			}
 		}
-	}
-	cur := c.ring[c.n%len(c.ring)][:0]
-	for a, v := range m {
-		if v == 0 {
-			continue
-		}
-		e := pairIv{a, v, conns[a]}
-		cur = append(cur, e)
-		for i := range c.sums {
-			cs, ok := c.sums[i][a]
+		for a, v := range m {
+			if v == 0 {
+				continue
+			}
+			srv := c.sums[i][a.server]
+			if srv == nil {
+				srv = map[netip.Addr]clientSum{}
+				c.sums[i][a.server] = srv
+			}
+			cs, ok := srv[a.client]
 			if !ok {
 				cs.first = c.n
 			}
 			cs.bytes += v
-			cs.conns += e.conns
+			cs.conns += conns[a]
 			cs.active++
-			c.sums[i][a] = cs
+			srv[a.client] = cs
+			h, b := c.big[i][a.server], float64(cs.bytes)
+			switch {
+			case h.p == a:
+				h.bytes = b
+			case b > h.bytes:
+				h.bound = max(h.bound, h.bytes)
+				h.p, h.bytes = a, b
+			default:
+				h.bound = max(h.bound, b)
+			}
+			c.big[i][a.server] = h
+		}
+		// A heaviest client whose oldest bytes left the window stays the
+		// heaviest while it still holds at least the bound on the others;
+		// otherwise the server's clients are scanned again.
+		for server := range c.dirty {
+			if h, ok := c.big[i][server]; !ok || h.bytes >= h.bound {
+				continue
+			}
+			var h heaviest
+			for cl, cs := range c.sums[i][server] {
+				b := float64(cs.bytes)
+				if b > h.bytes {
+					h.bound = h.bytes
+					h.p, h.bytes = pair{cl, server}, b
+				} else {
+					h.bound = max(h.bound, b)
+				}
+			}
+			c.big[i][server] = h
+		}
+	}
+	cur := c.ring[c.n%len(c.ring)][:0]
+	for a, v := range m {
+		if v != 0 {
+			cur = append(cur, pairIv{a, v, conns[a]})
 		}
 	}
 	c.ring[c.n%len(c.ring)] = cur
 	c.n++
-	for i := range c.sums {
-		clear(c.big[i])
-		c.bigAll[i] = heaviest{}
-		for p, cs := range c.sums[i] {
-			h := heaviest{p, float64(cs.bytes)}
-			if h.bytes > c.big[i][p.server].bytes {
-				c.big[i][p.server] = h
-			}
-			if h.bytes > c.bigAll[i].bytes {
-				c.bigAll[i] = h
-			}
-		}
-	}
 }
 
 // largest returns the client (with its server) that received the most
 // bytes from server (from any server when it is invalid) over window i.
 func (c *clientWindows) largest(i int, server netip.AddrPort) heaviest {
-	if !server.IsValid() {
-		return c.bigAll[i]
+	if server.IsValid() {
+		return c.big[i][server]
 	}
-	return c.big[i][server]
+	var top heaviest
+	for _, h := range c.big[i] {
+		if h.bytes > top.bytes {
+			top = h
+		}
+	}
+	return top
 }
 
 // reset forgets every window, after a gap in the capture.
@@ -204,7 +254,6 @@ func (c *clientWindows) reset() {
 	for i := range c.sums {
 		clear(c.sums[i])
 		clear(c.big[i])
-		c.bigAll[i] = heaviest{}
 	}
 }
 
@@ -223,18 +272,23 @@ func (c *clientWindows) reset() {
 func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, single float64) {
 	w := c.wins[i]
 	top := c.largest(i, server).p
-	for p, cs := range c.sums[i] {
-		if server.IsValid() && p.server != server || p == top {
+	for srv, cls := range c.sums[i] {
+		if server.IsValid() && srv != server {
 			continue
 		}
-		long := c.sums[1][p]
-		old := long.first < c.n-2*w
-		if !old && float64(cs.active) >= bwPersist*float64(w) {
-			bytes += float64(cs.bytes)
-			clients++
-			transfers += max(1, int(long.conns))
-			if long.conns <= 1 {
-				single = max(single, float64(cs.bytes))
+		for cl, cs := range cls {
+			if (pair{cl, srv}) == top {
+				continue
+			}
+			long := c.sums[1][srv][cl]
+			old := long.first < c.n-2*w
+			if !old && float64(cs.active) >= bwPersist*float64(w) {
+				bytes += float64(cs.bytes)
+				clients++
+				transfers += max(1, int(long.conns))
+				if long.conns <= 1 {
+					single = max(single, float64(cs.bytes))
+				}
 			}
 		}
 	}

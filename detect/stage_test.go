@@ -914,3 +914,93 @@ func TestBurstMixSiteWide(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkClientWindows measures one interval of the bandwidth windows on a
+// large site: 512 (client, server) pairs toward 64 servers each interval,
+// most of them new, so the five-minute window holds about 150,000 pairs,
+// and one heavy client per server that receives every interval.
+func BenchmarkClientWindows(b *testing.B) {
+	cw := newClientWindows(60, 300)
+	srvs := make([]netip.AddrPort, 64)
+	for i := range srvs {
+		srvs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i)}), 443)
+	}
+	mk := func(n int) (map[pair]uint64, map[pair]uint64) {
+		m, c := map[pair]uint64{}, map[pair]uint64{}
+		for j := range 512 {
+			p := pair{netip.AddrFrom4([4]byte{10, byte(n >> 8), byte(n), byte(j)}), srvs[j%64]}
+			if j < 64 {
+				p.client = netip.AddrFrom4([4]byte{192, 0, 2, byte(j)}) // the heavy ones
+			}
+			m[p], c[p] = uint64(1500*(1+j%7)), 1
+		}
+		return m, c
+	}
+	ivs := make([][2]map[pair]uint64, 600)
+	for n := range ivs {
+		ivs[n][0], ivs[n][1] = mk(n)
+	}
+	for n := range 300 {
+		cw.push(ivs[n][0], ivs[n][1])
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		iv := ivs[n%len(ivs)]
+		cw.push(iv[0], iv[1])
+		for _, s := range srvs {
+			_ = cw.largest(0, s)
+			_ = cw.largest(1, s)
+		}
+		_ = cw.largest(0, netip.AddrPort{})
+		n++
+	}
+}
+
+// TestClientWindowsHeaviest: the heaviest client kept as bytes come and go
+// is the one a scan of the windows finds, interval after interval, for
+// every server and for all of them, whatever clients come, stay and leave.
+func TestClientWindowsHeaviest(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	cw := newClientWindows(5, 20)
+	srvs := make([]netip.AddrPort, 4)
+	for i := range srvs {
+		srvs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 443)
+	}
+	for n := range 2000 {
+		m, c := map[pair]uint64{}, map[pair]uint64{}
+		for range r.IntN(12) {
+			// Few clients, so that they come back and the heaviest changes.
+			p := pair{netip.AddrFrom4([4]byte{203, 0, 113, byte(r.IntN(10))}), srvs[r.IntN(len(srvs))]}
+			m[p] += uint64(1 + r.IntN(100_000)*r.IntN(3))
+			c[p] = uint64(r.IntN(2))
+		}
+		cw.push(m, c)
+		for i := range cw.wins {
+			var all float64
+			for _, s := range append(srvs, netip.AddrPort{}) {
+				var want float64
+				for srv, cls := range cw.sums[i] {
+					if s.IsValid() && srv != s {
+						continue
+					}
+					for _, cs := range cls {
+						want = max(want, float64(cs.bytes))
+					}
+				}
+				h := cw.largest(i, s)
+				if h.bytes != want {
+					t.Fatalf("interval %d, window %d, server %v: heaviest %+v, a scan finds %v", n, i, s, h, want)
+				}
+				if want > 0 && float64(cw.sums[i][h.p.server][h.p.client].bytes) != want {
+					t.Fatalf("interval %d, window %d, server %v: heaviest %+v is not the client with %v", n, i, s, h, want)
+				}
+				all = max(all, want)
+			}
+			if got := cw.largest(i, netip.AddrPort{}).bytes; got != all {
+				t.Fatalf("interval %d, window %d: heaviest of all %v, want %v", n, i, got, all)
+			}
+		}
+	}
+}
