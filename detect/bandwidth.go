@@ -459,6 +459,9 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 	win := time.Duration(b.wins[i]) * time.Duration(s.iv)
 	why := fmt.Sprintf("egress over the last %v: %s bytes/s, %.1f times the largest %v egress at this time of day in the last %d days (%s bytes/s; alarm level %s)",
 		win, fmtSmall(vd.Value), vd.Value/vd.Expected, win, b.rec[i].Config().Days, fmtSmall(vd.Expected), fmtSmall(vd.Upper))
+	if h := s.cw.largest(i, b.server(tr)); h.bytes > 0 {
+		why = joinDetail(why, fmt.Sprintf("both without the heaviest client, %v (%.0f bytes in the window): one session, however large, is one draw of a heavy-tailed law", h.p.client, h.bytes))
+	}
 	excess := (vd.Value - vd.Expected) * win.Seconds()
 	pb, pc, pt, single := s.cw.persistent(i, b.server(tr))
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {

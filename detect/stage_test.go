@@ -589,7 +589,8 @@ func TestBandwidthRecords(t *testing.T) {
 				t.Errorf("detected %v after the rise began, want within about a minute", lat)
 			}
 			want := "1 new clients pulling through the window over 5 connections"
-			if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, want) {
+			if !strings.Contains(fired.Detail, "egress over the last 1m0s") || !strings.Contains(fired.Detail, want) ||
+				!strings.Contains(fired.Detail, "both without the heaviest client, 203.0.113.") {
 				t.Errorf("detail %q does not explain the record and the pullers", fired.Detail)
 			}
 		})
