@@ -89,10 +89,23 @@ type clientWindows struct {
 
 // heaviest is the pair that received the most bytes from a server over a
 // window, and a bound on what any other client of that server received.
+// Of pairs with equal bytes the least (by server, then client address) is
+// the heaviest, so that a replay names the same client every time.
 type heaviest struct {
 	p     pair
 	bytes float64
 	bound float64
+}
+
+// above reports whether b bytes of pair p make it heavier than h.
+func (h heaviest) above(p pair, b float64) bool {
+	if b != h.bytes {
+		return b > h.bytes
+	}
+	if c := p.server.Compare(h.p.server); c != 0 {
+		return c < 0
+	}
+	return p.client.Compare(h.p.client) < 0
 }
 
 // pairIv is one interval's bytes of a pair and the transfers (connections)
@@ -125,9 +138,14 @@ const bwPersist = 0.8
 // exfiltration job). So no transfer may outweigh all the others together:
 // a majority is the least share at which one element decides the whole,
 // whatever the scale. A lone transfer is the whole, and a host that pulls
-// over several connections is never one transfer. This holds for the
-// pullers left once the heaviest client is left out: the second largest
-// download of the window is one draw too. The price: a single long
+// over several connections is never one transfer. The share is taken of
+// every puller's bytes, the heaviest client's too: the rule asks whether
+// one object decides the rise, and the heaviest client is part of it (of
+// three hosts pulling one object each, none is a majority; of a 20 MB/s
+// download beside a 10 MB/s one, the first is, and the second, left once
+// the first is left out of the value, is not an incident either; judged
+// among the others alone, two equal pullers would pass or fail by a few
+// bytes). The price: a single long
 // connection that carries an exfiltration is seen as a large download, and
 // so is one next to a smaller pull.
 const bwOneTransfer = 0.5
@@ -192,7 +210,7 @@ func (c *clientWindows) push(m, conns map[pair]uint64) {
 			switch {
 			case h.p == a:
 				h.bytes = b
-			case b > h.bytes:
+			case h.above(a, b):
 				h.bound = max(h.bound, h.bytes)
 				h.p, h.bytes = a, b
 			default:
@@ -201,18 +219,18 @@ func (c *clientWindows) push(m, conns map[pair]uint64) {
 			c.big[i][a.server] = h
 		}
 		// A heaviest client whose oldest bytes left the window stays the
-		// heaviest while it still holds at least the bound on the others;
+		// heaviest while it still holds more than the bound on the others;
 		// otherwise the server's clients are scanned again.
 		for server := range c.dirty {
-			if h, ok := c.big[i][server]; !ok || h.bytes >= h.bound {
+			if h, ok := c.big[i][server]; !ok || h.bytes > h.bound {
 				continue
 			}
 			var h heaviest
 			for cl, cs := range c.sums[i][server] {
-				b := float64(cs.bytes)
-				if b > h.bytes {
+				p, b := pair{cl, server}, float64(cs.bytes)
+				if h.bytes == 0 || h.above(p, b) {
 					h.bound = h.bytes
-					h.p, h.bytes = pair{cl, server}, b
+					h.p, h.bytes = p, b
 				} else {
 					h.bound = max(h.bound, b)
 				}
@@ -238,7 +256,7 @@ func (c *clientWindows) largest(i int, server netip.AddrPort) heaviest {
 	}
 	var top heaviest
 	for _, h := range c.big[i] {
-		if h.bytes > top.bytes {
+		if top.bytes == 0 || top.above(h.p, h.bytes) {
 			top = h
 		}
 	}
@@ -260,16 +278,18 @@ func (c *clientWindows) reset() {
 // persistent returns the bytes that new clients, which began receiving
 // from server (every server when it is invalid) within the last two
 // lengths of window i and received in at least bwPersist of its intervals,
-// received over it, and how many such clients there are. A client's
+// received over it, and how many such clients there are, leaving out the
+// window's heaviest client as the window's value does. A client's
 // presence begins when it first receives after a whole long window without
 // bytes, so a NAT gateway that carries users all day is never new, while the
 // pullers of an attack stay new for two window lengths, long enough for
 // the window to fill. transfers counts the connections that carried those
 // bytes over the long window (at least one a client: a connection that
-// began before the capture did is one too). single is the most bytes one
-// of those clients received over window i through a single transfer (one
-// connection over the long window).
-func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, single float64) {
+// began before the capture did is one too). all is the bytes of every such
+// client, the heaviest included, and single the most bytes one of them
+// received over window i through a single transfer (one connection over the
+// long window).
+func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, all, single float64) {
 	w := c.wins[i]
 	top := c.largest(i, server).p
 	for srv, cls := range c.sums[i] {
@@ -277,22 +297,22 @@ func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64,
 			continue
 		}
 		for cl, cs := range cls {
-			if (pair{cl, srv}) == top {
-				continue
-			}
 			long := c.sums[1][srv][cl]
-			old := long.first < c.n-2*w
-			if !old && float64(cs.active) >= bwPersist*float64(w) {
+			if long.first < c.n-2*w || float64(cs.active) < bwPersist*float64(w) {
+				continue // an old client, or one that paused
+			}
+			all += float64(cs.bytes)
+			if long.conns <= 1 {
+				single = max(single, float64(cs.bytes))
+			}
+			if (pair{cl, srv}) != top {
 				bytes += float64(cs.bytes)
 				clients++
 				transfers += max(1, int(long.conns))
-				if long.conns <= 1 {
-					single = max(single, float64(cs.bytes))
-				}
 			}
 		}
 	}
-	return bytes, clients, transfers, single
+	return bytes, clients, transfers, all, single
 }
 
 // bwState is a bandwidth_spike track's state: the per-interval egress of the
@@ -463,14 +483,14 @@ func (b *bwState) window(s *stage, tr *track, i int, vd baseline.Verdict) verdic
 		why = joinDetail(why, fmt.Sprintf("both without the heaviest client, %v (%.0f bytes in the window): one session, however large, is one draw of a heavy-tailed law", h.p.client, h.bytes))
 	}
 	excess := (vd.Value - vd.Expected) * win.Seconds()
-	pb, pc, pt, single := s.cw.persistent(i, b.server(tr))
+	pb, pc, pt, all, single := s.cw.persistent(i, b.server(tr))
 	if s.cfg.FlashCrowdShare > 0 && pb < 0.5*excess {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
 			"but not carried by new clients pulling without pause (they got %.0f of the %.0f bytes above the record): a crowd, ordinary downloads or known clients", pb, excess))}
 	}
-	if s.cfg.FlashCrowdShare > 0 && single > bwOneTransfer*pb {
+	if s.cfg.FlashCrowdShare > 0 && single > bwOneTransfer*all {
 		return verdict{vd: vd, why: joinDetail(why, fmt.Sprintf(
-			"but one connection carried %.0f of the %.0f bytes new clients pulled, more than all others together: one draw of a heavy-tailed size, such as a large download or a backup", single, pb))}
+			"but one connection carried %.0f of the %.0f bytes new clients pulled, more than all others together: one draw of a heavy-tailed size, such as a large download or a backup", single, all))}
 	}
 	return verdict{vd: vd, cond: true, why: joinDetail(why, fmt.Sprintf(
 		"%d new clients pulling through the window over %d connections got %.0f of the %.0f bytes above the record", pc, pt, pb, excess))}
