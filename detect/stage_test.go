@@ -593,6 +593,13 @@ func TestBandwidthRecords(t *testing.T) {
 				!strings.Contains(fired.Detail, "both without the heaviest client, 203.0.113.") {
 				t.Errorf("detail %q does not explain the record and the pullers", fired.Detail)
 			}
+			// The contributors are the window's heaviest clients, the
+			// pullers first, at their mean rate over the window (which
+			// they have filled for less than its minute when it fires).
+			if len(fired.Top) < 2 || fired.Top[0].Key != "client:203.0.113.7" || fired.Top[1].Key != "client:203.0.113.8" ||
+				fired.Top[0].Value < 100_000 || fired.Top[0].Value > 200_000 {
+				t.Errorf("contributors %+v, want the two pullers at up to 200000 bytes/s", fired.Top)
+			}
 		})
 	}
 }
