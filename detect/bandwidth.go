@@ -403,20 +403,16 @@ func (bandwidthSpike) newState(s *stage, restore func(string, encoding.BinaryUnm
 	return b
 }
 
-// contributors lists the clients that received the most bytes in the
-// interval; explain replaces them with the window's.
-func (bandwidthSpike) contributors(s *stage, _ string, m *merged) []Contributor {
-	return s.byteContributors(m)
-}
-
-// explain lists as the alert's contributors the clients that received the
-// most from the alert's target over the short window, at their mean rate
-// over it: the window is what the alert judged, and a puller of an egress
-// incident may receive nothing in the very interval that confirms it.
-func (bandwidthSpike) explain(s *stage, a *Anomaly, _ *input) string {
+// contributors lists the clients that received the most from the track's
+// target over the short window, at their mean rate over it: the window is
+// what the alert judged, and a puller of an egress incident may receive
+// nothing in the very interval that confirms it. Without window data (a
+// static threshold on a capture without large segments) they are the
+// interval's heaviest clients.
+func (bandwidthSpike) contributors(s *stage, tr *track, m *merged) []Contributor {
 	var srv netip.AddrPort
-	if a.Scope == ScopeServer {
-		srv, _ = netip.ParseAddrPort(a.Target)
+	if tr.scope == ScopeServer {
+		srv, _ = netip.ParseAddrPort(tr.target)
 	}
 	byClient := map[netip.Addr]uint64{}
 	for sv, cls := range s.cw.sums[0] {
@@ -427,13 +423,14 @@ func (bandwidthSpike) explain(s *stage, a *Anomaly, _ *input) string {
 			byClient[cl] += cs.bytes
 		}
 	}
-	if len(byClient) > 0 {
-		a.Top = topContributors(s, ScopeClient, byClient, netip.Addr.String)
-		for i := range a.Top {
-			a.Top[i].Value /= float64(s.cw.wins[0])
-		}
+	if len(byClient) == 0 {
+		return s.byteContributors(m)
 	}
-	return ""
+	top := topContributors(s, ScopeClient, byClient, netip.Addr.String)
+	for i := range top {
+		top[i].Value /= float64(s.cw.wins[0])
+	}
+	return top
 }
 
 func (b *bwState) save(prefix string, out map[string][]byte) {

@@ -208,8 +208,8 @@ func (requestBurst) newState(s *stage, restore func(string, encoding.BinaryUnmar
 	return st
 }
 
-func (requestBurst) contributors(s *stage, scope string, m *merged) []Contributor {
-	if scope == ScopePrefix {
+func (requestBurst) contributors(s *stage, tr *track, m *merged) []Contributor {
+	if tr.scope == ScopePrefix {
 		return s.synContributors(m)
 	}
 	return s.helloContributors(m)

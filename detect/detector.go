@@ -34,9 +34,10 @@ type detector interface {
 	// newState returns a track's fresh state; restore fills one of its
 	// series from the checkpoint, when the checkpoint holds it.
 	newState(s *stage, restore func(series string, into encoding.BinaryUnmarshaler)) trackState
-	// contributors lists the interval's heaviest keys relevant to the
-	// detector at scope.
-	contributors(s *stage, scope string, m *merged) []Contributor
+	// contributors lists the heaviest keys relevant to the detector for
+	// track tr's alert, from the interval's summaries m or the detector's
+	// own windows.
+	contributors(s *stage, tr *track, m *merged) []Contributor
 }
 
 // trackState is a detector's state for one track.

@@ -19,7 +19,7 @@ func (rstStorm) kind() string                               { return "rst_storm"
 func (d rstStorm) section(*DetectionConfig) *DetectorConfig { return d.cfg }
 func (rstStorm) atServers() bool                            { return true }
 func (rstStorm) unit(string) string                         { return "rst/s" }
-func (rstStorm) contributors(s *stage, _ string, m *merged) []Contributor {
+func (rstStorm) contributors(s *stage, _ *track, m *merged) []Contributor {
 	return s.synContributors(m)
 }
 func (rstStorm) newState(_ *stage, restore func(string, encoding.BinaryUnmarshaler)) trackState {

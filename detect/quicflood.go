@@ -39,7 +39,7 @@ func (quicFlood) newState(s *stage, restore func(string, encoding.BinaryUnmarsha
 
 // contributors lists what the flood's ClientHellos name and where they come
 // from.
-func (quicFlood) contributors(s *stage, _ string, m *merged) []Contributor {
+func (quicFlood) contributors(s *stage, _ *track, m *merged) []Contributor {
 	return s.helloContributors(m)
 }
 

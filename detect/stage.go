@@ -417,7 +417,7 @@ func (s *stage) anomaly(tr *track, v verdict, in *input) Anomaly {
 		Top: []Contributor{},
 	}
 	if in.m != nil {
-		a.Top = d.contributors(s, tr.scope, in.m)
+		a.Top = d.contributors(s, tr, in.m)
 	}
 	if a.Score >= 4 {
 		a.Severity = SeverityCritical.String()

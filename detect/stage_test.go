@@ -614,11 +614,11 @@ func TestPrefixBurstContributors(t *testing.T) {
 	m.pfxSYN[netip.MustParsePrefix("198.51.100.0/24")] = 50
 	m.clientSYN[netip.MustParseAddr("198.51.100.7")] = 40
 	m.clientHello[netip.MustParseAddr("192.0.2.1")] = 9
-	top := requestBurst{}.contributors(st, ScopePrefix, m)
+	top := requestBurst{}.contributors(st, &track{scope: ScopePrefix}, m)
 	if len(top) != 2 || top[0].Key != "prefix:198.51.100.0/24" || top[1].Key != "client:198.51.100.7" {
 		t.Errorf("prefix burst contributors = %+v, want the SYN prefix and client", top)
 	}
-	if top := (requestBurst{}).contributors(st, ScopeClient, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
+	if top := (requestBurst{}).contributors(st, &track{scope: ScopeClient}, m); len(top) == 0 || top[0].Key != "client:192.0.2.1" {
 		t.Errorf("client burst contributors = %+v, want the hello client", top)
 	}
 }

@@ -31,7 +31,7 @@ func (synFlood) newState(s *stage, restore func(string, encoding.BinaryUnmarshal
 	return st
 }
 
-func (synFlood) contributors(s *stage, _ string, m *merged) []Contributor {
+func (synFlood) contributors(s *stage, _ *track, m *merged) []Contributor {
 	return s.synContributors(m)
 }
 
