@@ -47,7 +47,8 @@ import (
 // a crowd of visitors, or a release that many download at once, raises
 // egress through many clients that each receive for seconds. New clients
 // (that began receiving within the last two window lengths) that received
-// in at least bwPersist of the window's intervals must carry at least half
+// in at least bwPersist of the window's intervals (of the long window's
+// since they began, once that is bwPresence of it) must carry at least half
 // of the window's bytes above the record (the heaviest client, which the
 // value left out, is not counted either). (Counting the heaviest few
 // clients instead does not work: with heavy-tailed response sizes the few
@@ -128,6 +129,19 @@ type clientSum struct {
 // which a chain of downloads meets and a single object of ordinary size
 // at a typical per-flow rate does not.
 const bwPersist = 0.8
+
+// bwPresence is the share of a window a client must have been present in
+// (since it first received in it) before its persistence is judged: it
+// must then have received in bwPersist of the intervals since it began,
+// not of the whole window. Half the window is where the window's value
+// becomes the rise's more than the time before it, so a rise held for
+// half the long window and carried without pause is judged then, not once
+// four fifths of the window have passed; and a single object at an
+// ordinary per-flow rate (seconds to tens of seconds) never lasts half of
+// a window meant for rises held for minutes. The short window is whole
+// either way: its pullers are judged over all of it, never over less
+// than bwShortWindow.
+const bwPresence = 0.5
 
 // bwOneTransfer is the share of the pullers' bytes above which one
 // transfer (one connection) decides the window. Response sizes are
@@ -277,7 +291,9 @@ func (c *clientWindows) reset() {
 
 // persistent returns the bytes that new clients, which began receiving
 // from server (every server when it is invalid) within the last two
-// lengths of window i and received in at least bwPersist of its intervals,
+// lengths of window i and received in at least bwPersist of its intervals
+// (of those since it began, once they are bwPresence of window i; never
+// fewer than the short window's),
 // received over it, and how many such clients there are, leaving out the
 // window's heaviest client as the window's value does. A client's
 // presence begins when it first receives after a whole long window without
@@ -291,6 +307,7 @@ func (c *clientWindows) reset() {
 // long window).
 func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64, clients, transfers int, all, single float64) {
 	w := c.wins[i]
+	floor := max(c.wins[0], int(math.Ceil(bwPresence*float64(w))))
 	top := c.largest(i, server).p
 	for srv, cls := range c.sums[i] {
 		if server.IsValid() && srv != server {
@@ -298,7 +315,8 @@ func (c *clientWindows) persistent(i int, server netip.AddrPort) (bytes float64,
 		}
 		for cl, cs := range cls {
 			long := c.sums[1][srv][cl]
-			if long.first < c.n-2*w || float64(cs.active) < bwPersist*float64(w) {
+			span := min(w, max(floor, c.n-cs.first)) // intervals judged
+			if long.first < c.n-2*w || float64(cs.active) < bwPersist*float64(span) {
 				continue // an old client, or one that paused
 			}
 			all += float64(cs.bytes)

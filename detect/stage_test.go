@@ -1017,3 +1017,52 @@ func TestClientWindowsHeaviest(t *testing.T) {
 		}
 	}
 }
+
+// TestClientWindowsPersistence: a new client counts as pulling without
+// pause in the long window once it has received in four of five intervals
+// over at least half the window (bwPresence), judged over the intervals
+// since it began; in the short window only over the whole window. (A
+// client is new in a window for two of its lengths.)
+func TestClientWindowsPersistence(t *testing.T) {
+	t.Parallel()
+	srv := netip.MustParseAddrPort("198.51.100.1:443")
+	heavy := pair{netip.MustParseAddr("203.0.113.1"), srv} // the heaviest, always left out
+	puller := pair{netip.MustParseAddr("203.0.113.2"), srv}
+	for _, c := range []struct {
+		name   string
+		ivs    int // intervals since the puller began
+		every  int // it receives in one interval of every
+		short  bool
+		long   bool
+		reason string
+	}{
+		{"a quarter of the long window", 75, 1, true, false, "present for less than half the long window"},
+		{"half the long window", 150, 1, false, true, "new in the short window for two of its lengths only"},
+		{"half, with pauses", 150, 2, false, false, "received in half its intervals"},
+		{"the whole long window", 300, 1, false, true, ""},
+		{"half a minute", 30, 1, false, false, "the short window is judged whole"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cw := newClientWindows(60, 300)
+			for n := range 400 {
+				m, conns := map[pair]uint64{heavy: 1_000_000}, map[pair]uint64{}
+				if n == 0 {
+					conns[heavy] = 1
+				}
+				if k := n - (400 - c.ivs); k >= 0 && k%c.every == 0 {
+					m[puller] = 10_000
+					if k == 0 {
+						conns[puller] = 1
+					}
+				}
+				cw.push(m, conns)
+			}
+			for i, want := range []bool{c.short, c.long} {
+				_, clients, _, _, _ := cw.persistent(i, srv)
+				if got := clients == 1; got != want {
+					t.Errorf("window %d: puller counted %v, want %v (%s)", i, got, want, c.reason)
+				}
+			}
+		})
+	}
+}
