@@ -160,6 +160,9 @@ func count(f *Features, p *capture.Packet, ev flow.Events, toServer, late bool) 
 	switch fl := p.Flags; {
 	case fl&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN:
 		f.SYN++
+		if ev.Has(flow.EventSYNRepeat) {
+			f.SYNRepeats++
+		}
 	case fl.Has(capture.FlagSYN | capture.FlagACK):
 		f.SYNACK++
 	}

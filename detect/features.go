@@ -31,6 +31,10 @@ type Features struct {
 	HandshakesLate, QUICReturnedLate uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
+	// SYNRepeats counts the SYNs (also in SYN) that repeat their flow's
+	// attempt with the same initial sequence number: a client's stack
+	// retrying one connection, not a new attempt.
+	SYNRepeats uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
 	HalfOpen uint64
 }
@@ -60,6 +64,7 @@ func (f *Features) Add(o *Features) {
 	f.HandshakesLate += o.HandshakesLate
 	f.QUICReturnedLate += o.QUICReturnedLate
 	f.Retransmits += o.Retransmits
+	f.SYNRepeats += o.SYNRepeats
 	f.HalfOpen += o.HalfOpen
 }
 

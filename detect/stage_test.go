@@ -12,6 +12,7 @@ import (
 
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect/baseline"
+	"github.com/monitor443/monitor443/detect/flow"
 )
 
 const sec = int64(time.Second)
@@ -471,6 +472,40 @@ func TestUnansweredSYNs(t *testing.T) {
 		if got := fs.unanswered(&Features{SYN: tt.syn, Handshakes: tt.hs, HandshakesLate: tt.late}); got != tt.want {
 			t.Errorf("interval %d (%d SYN, %d completed, %d late): %d unanswered, want %d", i, tt.syn, tt.hs, tt.late, got, tt.want)
 		}
+	}
+}
+
+// TestSYNRepeatsAreOneAttempt: a client whose SYN-ACKs never reach it
+// retries the same SYN (1, 2, 4, 8, 16 and 32 s later on Linux); through
+// the flow table and the interval counters that is one unanswered attempt,
+// not seven, while SYNs of new attempts on the same addresses each count.
+func TestSYNRepeatsAreOneAttempt(t *testing.T) {
+	t.Parallel()
+	tab := flow.NewTable(flow.TableConfig{})
+	fs := &synFloodState{cnt: must(baseline.NewCount(baseline.CountConfig{Warmup: 10}))}
+	syn := func(port uint16, seq uint32, at int64) capture.Packet {
+		return capture.Packet{Timestamp: at * sec, Proto: capture.ProtoTCP, Flags: capture.FlagSYN, Seq: seq,
+			Src: netip.MustParseAddr("203.0.113.9"), Dst: netip.MustParseAddr("198.51.100.1"), SrcPort: port, DstPort: 443, IPLen: 60}
+	}
+	retries := map[int64]bool{0: true, 1: true, 3: true, 7: true, 15: true, 31: true, 63: true}
+	var total uint64
+	for i := range int64(70) {
+		var f Features
+		if retries[i] {
+			p := syn(40000, 1000, i)
+			_, ev := tab.Observe(&p)
+			count(&f, &p, ev, true, false)
+		}
+		if i == 40 || i == 41 { // two new attempts: new ports, or a new sequence number
+			p := syn(40001+uint16(i-40), 5000, i)
+			_, ev := tab.Observe(&p)
+			count(&f, &p, ev, true, false)
+		}
+		total += fs.unanswered(&f)
+	}
+	total += fs.unanswered(&Features{})
+	if total != 3 {
+		t.Errorf("%d unanswered attempts, want 3 (one retried seven times, two new)", total)
 	}
 }
 

@@ -69,9 +69,17 @@ func (st *synFloodState) score(s *stage, tr *track, in *input) verdict {
 
 func (st *synFloodState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
 
-// unanswered returns the SYNs that no handshake completed (attempts).
+// unanswered returns the connection attempts that no handshake completed.
+// An attempt is a SYN that is not its flow's SYN again: a client whose
+// SYN-ACKs are lost on the way (a broken path, a firewall) retries the same
+// attempt five or six times within a minute, and counted as packets those
+// retries would be a clump of dependent events, which the count test
+// takes for a rise (or, learned, for dispersion that hides one). Counts are
+// counts of independent events. A spoofed flood's SYNs are each a new
+// attempt; a SYN the flow table could not track (its budget spent) counts
+// as one too.
 func (st *synFloodState) unanswered(f *Features) uint64 {
-	return st.pending.step(f.SYN, f.Handshakes, f.HandshakesLate)
+	return st.pending.step(f.SYN-min(f.SYN, f.SYNRepeats), f.Handshakes, f.HandshakesLate)
 }
 
 // explain judges whether a SYN flood's sources look spoofed: nearly as

@@ -70,12 +70,17 @@ const (
 	// EventServerDataReady: new contiguous bytes were appended to
 	// [Flow.ServerStream].
 	EventServerDataReady
+	// EventSYNRepeat: the packet is the client's SYN again, with the
+	// initial sequence number of the flow's attempt: the client's stack
+	// retransmitting the same connection attempt (also EventRetransmit).
+	EventSYNRepeat
 	numEvents = iota
 )
 
 var eventNames = [numEvents]string{
 	"new_flow", "new_half_open", "syn", "synack", "handshake_complete", "fin", "rst",
 	"retransmit", "closed", "confirmed", "client_data_ready", "server_data_ready",
+	"syn_repeat",
 }
 
 // Has reports whether every event in m is set.

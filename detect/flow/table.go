@@ -348,6 +348,9 @@ func (t *Table) tcp(pos int32, f *Flow, p *capture.Packet, d Dir, isNew bool) Ev
 	switch {
 	case syn && !ack:
 		ev |= EventSYN
+		if !isNew && d == ClientToServer && f.state.Has(StateSYN) && f.isnKnown[d] && f.isn[d] == p.Seq {
+			ev |= EventSYNRepeat
+		}
 		if d == ClientToServer && f.state&(StateSYN|StateEstablished) == 0 {
 			f.state |= StateSYN
 			f.tSyn = p.Timestamp

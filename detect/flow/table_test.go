@@ -192,10 +192,14 @@ func TestStateMachine(t *testing.T) {
 		}, StateSYN | StateRST | StateClosed, -1, -1},
 		{"SYN retransmitted", []step{
 			{0, ClientToServer, fSYN, cISN, 0, "", EventNewFlow | EventNewHalfOpen | EventSYN},
-			{1000, ClientToServer, fSYN, cISN, 0, "", EventSYN | EventRetransmit},
+			{1000, ClientToServer, fSYN, cISN, 0, "", EventSYN | EventRetransmit | EventSYNRepeat},
 			{30, ServerToClient, fSYN | fACK, sISN, cISN + 1, "", EventSYNACK},
 			{10, ClientToServer, fACK, cISN + 1, sISN + 1, "", EventHandshakeComplete | EventConfirmed},
 		}, StateSYN | StateSYNACK | StateEstablished | StateConfirmed, 1030, 10},
+		{"SYN with another ISN on a half-open flow is no repeat", []step{
+			{0, ClientToServer, fSYN, cISN, 0, "", EventNewFlow | EventNewHalfOpen | EventSYN},
+			{1000, ClientToServer, fSYN, cISN + 5000, 0, "", EventSYN},
+		}, StateSYN, -1, -1},
 		{"missing SYN: RTT from SYN-ACK only", []step{
 			{0, ServerToClient, fSYN | fACK, sISN, cISN + 1, "", EventNewFlow | EventSYNACK},
 			{3, ClientToServer, fACK, cISN + 1, sISN + 1, "", EventHandshakeComplete | EventConfirmed},
@@ -259,7 +263,7 @@ func TestCountersAndReuse(t *testing.T) {
 	// A retransmitted SYN of the old connection does not reuse the flow;
 	// a SYN with a new ISN does.
 	f, ev := tab.Observe(c.pkt(f.Last()+ms, ClientToServer, fSYN, 1, 0, nil))
-	if ev != EventSYN|EventRetransmit || len(ended) != 0 {
+	if ev != EventSYN|EventRetransmit|EventSYNRepeat || len(ended) != 0 {
 		t.Fatalf("old SYN: events = %v, ended = %v", ev, ended)
 	}
 	f, ev = tab.Observe(c.pkt(f.Last()+ms, ClientToServer, fSYN, 777, 0, nil))
