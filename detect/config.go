@@ -28,7 +28,9 @@ type DetectionConfig struct {
 	// sketched scopes (client, sni, prefix); default 1024.
 	MaxTargets int
 	// TopClients, TopSNIs and TopPrefixes size the per-worker Space-Saving
-	// summaries (defaults 256, 128 and 256).
+	// summaries (defaults 256, 128 and 256). The (client, server) byte
+	// summary counts pairOver times TopClients pairs and reports TopClients
+	// of them an interval.
 	TopClients, TopSNIs, TopPrefixes int
 	// TopContributors is how many contributors an alert lists per kind of
 	// key (default 5).

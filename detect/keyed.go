@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"cmp"
 	"math/bits"
 	"net/netip"
+	"slices"
 
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect/flow"
@@ -29,6 +31,23 @@ const (
 // minRankedPayload is the smallest segment payload counted in the
 // per-client byte ranking.
 const minRankedPayload = 512
+
+// pairOver is how many counters the (client, server) byte summary holds
+// for each pair it reports (DetectionConfig.TopClients pairs an interval).
+// bandwidth_spike judges each server against its own record, so a client
+// matters by the share of its own server's egress it carries, not by its
+// share of the network's: on a busy network the few hosts pulling from a
+// small server are far below the heaviest pairs of the big servers, and a
+// summary ranked network-wide drops them from most intervals (their
+// persistence then looks like pauses). So the summary counts more pairs
+// than it reports, and reports the TopClients pairs that carried the
+// largest guaranteed share of their server's egress. Space-Saving keeps
+// every pair that carried more than 1/(pairOver·TopClients) of a worker's
+// egress in the interval (1/2048 by default); the reported pairs, and so
+// the bandwidth windows' memory, stay at TopClients an interval. Eight
+// counters a reported pair cost about 150 KiB a worker and three more
+// levels of the summary's heap per large segment.
+const pairOver = 8
 
 // sniKey is an SNI held inline so offering it allocates nothing; longer
 // names are truncated.
@@ -78,6 +97,7 @@ type keyed struct {
 	fp          *sketch.SpaceSaving[uint64] // ClientHellos by JA4 hash
 	pairBytes   *sketch.SpaceSaving[pair]   // bytes toward each client from each server
 	pairConns   *sketch.SpaceSaving[pair]   // connections that carried them (transfers)
+	topPairs    int                         // pairs reported an interval (see pairOver)
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog // sources of decrypted client Initials
@@ -103,8 +123,9 @@ func newKeyed(c DetectionConfig) *keyed {
 		sni:         must(sketch.NewSpaceSaving[sniKey](c.TopSNIs)),
 		pfxSYN:      must(sketch.NewSpaceSaving[netip.Prefix](c.TopPrefixes)),
 		fp:          must(sketch.NewSpaceSaving[uint64](topFingerprints)),
-		pairBytes:   must(sketch.NewSpaceSaving[pair](c.TopClients)),
-		pairConns:   must(sketch.NewSpaceSaving[pair](c.TopClients)),
+		pairBytes:   must(sketch.NewSpaceSaving[pair](pairOver * c.TopClients)),
+		pairConns:   must(sketch.NewSpaceSaving[pair](pairOver * c.TopClients)),
+		topPairs:    c.TopClients,
 		sources:     must(sketch.NewHyperLogLog(hllPrecision)),
 		synSources:  must(sketch.NewHyperLogLog(hllPrecision)),
 		quicSources: must(sketch.NewHyperLogLog(hllPrecision)),
@@ -288,12 +309,11 @@ func (k *keyed) snapshot() *keyedSnap {
 		clientSYN:   k.clientSYN.Top(nil),
 		pfxSYN:      k.pfxSYN.Top(nil),
 		fp:          k.fp.Top(nil),
-		pairBytes:   k.pairBytes.Top(nil),
-		pairConns:   k.pairConns.Top(nil),
 		sources:     cloneHLL(k.sources),
 		synSources:  cloneHLL(k.synSources),
 		quicSources: cloneHLL(k.quicSources),
 	}
+	s.pairBytes, s.pairConns = k.pairs()
 	if k.helloCM.Total() > 0 {
 		s.helloCM = must(sketch.NewCountMin(helloCMWidth, helloCMDepth))
 		_ = s.helloCM.Merge(k.helloCM)
@@ -328,6 +348,42 @@ func (k *keyed) snapshot() *keyedSnap {
 	k.synSources.Reset()
 	k.quicSources.Reset()
 	return s
+}
+
+// pairs returns the interval's topPairs (client, server) pairs that
+// carried the largest guaranteed share of their server's egress, and the
+// transfers that carried them (see pairOver). A pair of a server beyond the
+// table is ranked by its share of the worker's egress. Call before the
+// server counters are reset.
+func (k *keyed) pairs() (bytes, conns []sketch.Entry[pair]) {
+	bytes = k.pairBytes.Top(nil)
+	if len(bytes) > k.topPairs {
+		type ranked struct {
+			share float64
+			e     sketch.Entry[pair]
+		}
+		rs := make([]ranked, len(bytes))
+		for i, e := range bytes {
+			out := k.pairBytes.Total()
+			if j, ok := k.srvIdx[e.Key.server]; ok && k.srv[j].f.BytesOut > 0 {
+				out = k.srv[j].f.BytesOut
+			}
+			rs[i] = ranked{float64(e.Guaranteed()) / float64(max(1, out)), e}
+		}
+		// Stable on the summary's order (guaranteed bytes), so equal shares
+		// keep the heavier pair first.
+		slices.SortStableFunc(rs, func(a, b ranked) int { return cmp.Compare(b.share, a.share) })
+		bytes = bytes[:k.topPairs]
+		for i := range bytes {
+			bytes[i] = rs[i].e
+		}
+	}
+	for _, e := range bytes {
+		if c, ok := k.pairConns.Lookup(e.Key); ok {
+			conns = append(conns, c)
+		}
+	}
+	return bytes, conns
 }
 
 func ttlCount(t [4]uint64) int {

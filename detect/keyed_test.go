@@ -154,3 +154,53 @@ func TestClientPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestPairsRankedByServerShare: on a busy network, the few hosts pulling
+// from a small server are reported among the interval's pairs although
+// hundreds of pairs of a big server each received more: a pair is ranked by
+// the share of its own server's egress.
+func TestPairsRankedByServerShare(t *testing.T) {
+	t.Parallel()
+	k := newKeyed(DetectionConfig{TopClients: 16}.withDefaults())
+	big, small := netip.MustParseAddrPort("198.51.100.1:443"), netip.MustParseAddrPort("198.51.100.2:443")
+	bi, si := k.admit(big), k.admit(small)
+	seg := func(srv netip.AddrPort, client netip.Addr, n int) {
+		for range n {
+			p := capture.Packet{Proto: capture.ProtoTCP, Src: srv.Addr(), SrcPort: srv.Port(), Dst: client, DstPort: 40000,
+				PayloadLen: 1400, IPLen: 1452}
+			k.packet(&p, nil, client, false, false, nil)
+			c := &k.srv[bi]
+			if srv == small {
+				c = &k.srv[si]
+			}
+			c.f.BytesOut += uint64(p.IPLen)
+		}
+	}
+	// 100 clients of the big server with 40 segments each, interleaved with
+	// three pullers of the small server with 30 each.
+	pullers := []netip.Addr{netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("203.0.113.3")}
+	for i := range 100 {
+		seg(big, netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 40)
+		if i%10 == 0 {
+			for _, p := range pullers {
+				seg(small, p, 3)
+			}
+		}
+	}
+	s := k.snapshot()
+	if len(s.pairBytes) != 16 {
+		t.Fatalf("%d pairs reported, want TopClients (16)", len(s.pairBytes))
+	}
+	found := 0
+	for _, e := range s.pairBytes {
+		if e.Key.server == small {
+			found++
+			if e.Guaranteed() != 30*1452 {
+				t.Errorf("puller %v: %d guaranteed bytes, want %d", e.Key.client, e.Guaranteed(), 30*1452)
+			}
+		}
+	}
+	if found != len(pullers) {
+		t.Errorf("%d of the small server's %d pullers reported, want all", found, len(pullers))
+	}
+}
