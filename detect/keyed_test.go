@@ -204,3 +204,24 @@ func TestPairsRankedByServerShare(t *testing.T) {
 		t.Errorf("%d of the small server's %d pullers reported, want all", found, len(pullers))
 	}
 }
+
+// BenchmarkPairs: choosing the interval's reported pairs from a full pair
+// summary (2048 counters, 64 servers), once per interval and worker.
+func BenchmarkPairs(b *testing.B) {
+	k := newKeyed(DetectionConfig{}.withDefaults())
+	for i := range 64 {
+		k.admit(netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 443))
+	}
+	for i := range 8192 {
+		srv := k.srvAddr[i%64]
+		client := netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)})
+		p := capture.Packet{Proto: capture.ProtoTCP, Src: srv.Addr(), SrcPort: srv.Port(), Dst: client, PayloadLen: 1400,
+			IPLen: uint32(1452 * (1 + i%7))}
+		k.packet(&p, nil, client, false, false, nil)
+		k.srv[i%64].f.BytesOut += uint64(p.IPLen)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		k.pairs()
+	}
+}
