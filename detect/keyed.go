@@ -372,8 +372,8 @@ func (k *keyed) pairs() (bytes, conns []sketch.Entry[pair]) {
 			}
 			rs[i] = ranked{float64(e.Guaranteed()) / float64(max(1, out)), e}
 		}
-		// Stable on the summary's order (guaranteed bytes), so equal shares
-		// keep the heavier pair first.
+		// Stable on the summary's order (count, then guaranteed bytes), so
+		// equal shares keep the heavier pair first.
 		slices.SortStableFunc(rs, func(a, b ranked) int { return cmp.Compare(b.share, a.share) })
 		bytes = bytes[:k.topPairs]
 		for i := range bytes {
