@@ -77,6 +77,9 @@ type clientWindows struct {
 	ring [][]pairIv
 	n    int
 	wins [2]int
+	// bridge is the longest run of intervals without bytes, between two
+	// with bytes, that still counts as receiving (see bwStall).
+	bridge int
 	// sums[i] holds window i's sums by server, then by client.
 	sums [2]map[netip.AddrPort]map[netip.Addr]clientSum
 	// big[i] is the client that received the most from each server over
@@ -110,7 +113,8 @@ func (h heaviest) above(p pair, b float64) bool {
 }
 
 // pairIv is one interval's bytes of a pair and the transfers (connections)
-// that began carrying them in it.
+// that began carrying them in it. An entry without bytes is a bridged
+// interval (bwStall): it counts as active and carries nothing.
 type pairIv struct {
 	k     pair
 	bytes uint64
@@ -120,8 +124,9 @@ type pairIv struct {
 type clientSum struct {
 	bytes  uint64
 	conns  uint64 // transfers that began in the window
-	active int    // intervals with bytes
+	active int    // intervals with bytes, and bridged ones between them
 	first  int    // interval index at which the pair entered the window
+	last   int    // interval index of its latest bytes
 }
 
 // bwPersist is the share of a window's intervals in which a client must
@@ -142,6 +147,18 @@ const bwPersist = 0.8
 // either way: its pullers are judged over all of it, never over less
 // than bwShortWindow.
 const bwPresence = 0.5
+
+// bwStall is the longest silence inside a transfer that is the path's or
+// the capture's, not the client's: RFC 6298's minimum retransmission
+// timeout. A transfer that loses the tail of its window is silent that
+// long before it resumes, and a capture host that falls behind delivers a
+// second's packets late, so a puller that never paused shows an interval
+// without bytes followed by one with twice them. Intervals without bytes
+// that fit in bwStall (one, at one-second intervals), between two with
+// bytes, count as receiving. A pause between one person's requests (reading
+// a page, seconds to minutes) is longer; a client that receives in every
+// other interval for minutes is pulling, whatever it pulls.
+const bwStall = time.Second
 
 // bwOneTransfer is the share of the pullers' bytes above which one
 // transfer (one connection) decides the window. Response sizes are
@@ -164,8 +181,10 @@ const bwPresence = 0.5
 // so is one next to a smaller pull.
 const bwOneTransfer = 0.5
 
-func newClientWindows(short, long int) *clientWindows {
-	c := &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long}, dirty: map[netip.AddrPort]struct{}{}}
+// newClientWindows returns windows of short and long intervals that bridge
+// runs of up to bridge intervals without bytes (less than short).
+func newClientWindows(short, long, bridge int) *clientWindows {
+	c := &clientWindows{ring: make([][]pairIv, long), wins: [2]int{short, long}, bridge: min(bridge, short-1), dirty: map[netip.AddrPort]struct{}{}}
 	for i := range c.sums {
 		c.sums[i] = map[netip.AddrPort]map[netip.Addr]clientSum{}
 		c.big[i] = map[netip.AddrPort]heaviest{}
@@ -175,8 +194,32 @@ func newClientWindows(short, long int) *clientWindows {
 
 // push adds one interval's egress bytes by client and server, and the
 // transfers that began carrying them (conns; pairs without bytes are
-// ignored).
+// ignored). A pair whose previous bytes came at most bridge intervals
+// before the last one has the intervals between counted as active: an entry
+// without bytes in each of their ring slots, so that the count falls
+// again when they leave the window.
 func (c *clientWindows) push(m, conns map[pair]uint64) {
+	if c.bridge > 0 && c.n > 0 {
+		for a, v := range m {
+			if v == 0 {
+				continue
+			}
+			cs, ok := c.sums[1][a.server][a.client]
+			if gap := c.n - 1 - cs.last; !ok || gap < 1 || gap > c.bridge {
+				continue
+			}
+			for k := cs.last + 1; k < c.n; k++ {
+				s := k % len(c.ring)
+				c.ring[s] = append(c.ring[s], pairIv{k: a})
+				for i := range c.wins {
+					if cs, ok := c.sums[i][a.server][a.client]; ok {
+						cs.active++
+						c.sums[i][a.server][a.client] = cs
+					}
+				}
+			}
+		}
+	}
 	for i, w := range c.wins {
 		clear(c.dirty)
 		if c.n >= w {
@@ -219,6 +262,7 @@ func (c *clientWindows) push(m, conns map[pair]uint64) {
 			cs.bytes += v
 			cs.conns += conns[a]
 			cs.active++
+			cs.last = c.n
 			srv[a.client] = cs
 			h, b := c.big[i][a.server], float64(cs.bytes)
 			switch {

@@ -145,7 +145,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, dets: registry, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, servers: map[string]struct{}{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, keyWin: map[string]*keyRing{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv))), maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, keyWin: map[string]*keyRing{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv)), int(bwStall/iv)), maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 

@@ -963,7 +963,7 @@ func TestBurstMixSiteWide(t *testing.T) {
 // most of them new, so the five-minute window holds about 150,000 pairs,
 // and one heavy client per server that receives every interval.
 func BenchmarkClientWindows(b *testing.B) {
-	cw := newClientWindows(60, 300)
+	cw := newClientWindows(60, 300, 1)
 	srvs := make([]netip.AddrPort, 64)
 	for i := range srvs {
 		srvs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i)}), 443)
@@ -1007,7 +1007,7 @@ func BenchmarkClientWindows(b *testing.B) {
 func TestClientWindowsHeaviest(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
-	cw := newClientWindows(5, 20)
+	cw := newClientWindows(5, 20, 1)
 	srvs := make([]netip.AddrPort, 4)
 	for i := range srvs {
 		srvs[i] = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 443)
@@ -1053,6 +1053,55 @@ func TestClientWindowsHeaviest(t *testing.T) {
 	}
 }
 
+// TestClientWindowsActive: the intervals a pair counts as receiving in each
+// window are the ones a scan of its history finds (those with bytes, and
+// runs of at most bridge intervals without bytes between two with bytes),
+// interval after interval, as bytes come and go.
+func TestClientWindowsActive(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, bridge := range []int{0, 1, 2} {
+		cw := newClientWindows(5, 20, bridge)
+		srv := netip.MustParseAddrPort("198.51.100.1:443")
+		cls := []netip.Addr{netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("203.0.113.3")}
+		var hist []map[netip.Addr]bool
+		for n := range 1000 {
+			m, seen := map[pair]uint64{}, map[netip.Addr]bool{}
+			for j, cl := range cls {
+				if r.IntN(4) < j+1 { // from rare to frequent
+					m[pair{cl, srv}], seen[cl] = 1, true
+				}
+			}
+			cw.push(m, nil)
+			hist = append(hist, seen)
+			for i, w := range cw.wins {
+				for _, cl := range cls {
+					want := 0
+					for k := max(0, n+1-w); k <= n; k++ {
+						if hist[k][cl] {
+							want++
+							continue
+						}
+						j, l := k, k
+						for j >= 0 && !hist[j][cl] {
+							j--
+						}
+						for l <= n && !hist[l][cl] {
+							l++
+						}
+						if j >= 0 && l <= n && l-j-1 <= bridge {
+							want++
+						}
+					}
+					if got := cw.sums[i][srv][cl].active; got != want {
+						t.Fatalf("bridge %d, interval %d, window %d, client %v: active %d, a scan finds %d", bridge, n, i, cl, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestClientWindowsPersistence: a new client counts as pulling without
 // pause in the long window once it has received in four of five intervals
 // over at least half the window (bwPresence), judged over the intervals
@@ -1073,12 +1122,13 @@ func TestClientWindowsPersistence(t *testing.T) {
 	}{
 		{"a quarter of the long window", 75, 1, true, false, "present for less than half the long window"},
 		{"half the long window", 150, 1, false, true, "new in the short window for two of its lengths only"},
-		{"half, with pauses", 150, 2, false, false, "received in half its intervals"},
+		{"half, stalling", 150, 2, false, true, "a one-interval silence is a stall (bwStall)"},
+		{"half, with pauses", 150, 3, false, false, "received in a third of its intervals"},
 		{"the whole long window", 300, 1, false, true, ""},
 		{"half a minute", 30, 1, false, false, "the short window is judged whole"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cw := newClientWindows(60, 300)
+			cw := newClientWindows(60, 300, 1)
 			for n := range 400 {
 				m, conns := map[pair]uint64{heavy: 1_000_000}, map[pair]uint64{}
 				if n == 0 {

@@ -79,10 +79,11 @@ const (
 	// one draw of a heavy-tailed law) and alerts when new clients that
 	// received bytes in four fifths of a minute carry the rest of the egress
 	// above twice its record, no single transfer outweighing the others.
-	// One host's download, however large, is no incident. (curl's rate
-	// limit pauses each connection for whole seconds now and then: with two
-	// connections a host received bytes in only 78 to 80 % of the seconds,
-	// at the edge of four fifths; four make a second without bytes rare.)
+	// One host's download, however large, is no incident. (On a loaded
+	// two-core machine the path stalls for a second now and then and
+	// catches up the next: a host received bytes in only 46 to 51 of 60
+	// seconds, at the edge of four fifths, until a one-second silence
+	// between bytes counted as a stall, not a pause: bwStall in detect.)
 	e2eBigFile       = 200 << 20
 	e2eDownloadParts = 8
 	e2eDownloadRate  = "384K"
