@@ -199,27 +199,6 @@ func newClientWindows(short, long, bridge int) *clientWindows {
 // without bytes in each of their ring slots, so that the count falls
 // again when they leave the window.
 func (c *clientWindows) push(m, conns map[pair]uint64) {
-	if c.bridge > 0 && c.n > 0 {
-		for a, v := range m {
-			if v == 0 {
-				continue
-			}
-			cs, ok := c.sums[1][a.server][a.client]
-			if gap := c.n - 1 - cs.last; !ok || gap < 1 || gap > c.bridge {
-				continue
-			}
-			for k := cs.last + 1; k < c.n; k++ {
-				s := k % len(c.ring)
-				c.ring[s] = append(c.ring[s], pairIv{k: a})
-				for i := range c.wins {
-					if cs, ok := c.sums[i][a.server][a.client]; ok {
-						cs.active++
-						c.sums[i][a.server][a.client] = cs
-					}
-				}
-			}
-		}
-	}
 	for i, w := range c.wins {
 		clear(c.dirty)
 		if c.n >= w {
@@ -258,6 +237,14 @@ func (c *clientWindows) push(m, conns map[pair]uint64) {
 			cs, ok := srv[a.client]
 			if !ok {
 				cs.first = c.n
+			} else if gap := c.n - 1 - cs.last; gap >= 1 && gap <= c.bridge {
+				cs.active += gap
+				if i == 0 {
+					for k := cs.last + 1; k < c.n; k++ {
+						r := k % len(c.ring)
+						c.ring[r] = append(c.ring[r], pairIv{k: a})
+					}
+				}
 			}
 			cs.bytes += v
 			cs.conns += conns[a]
