@@ -134,9 +134,12 @@ type Count struct {
 	bl    float64 // and their expectations
 	bn    int     // observations in the current block
 	sums  [maxRatios]float64
-	// In alarm: mu is the smoothed rate of the rise, down the evidence (in
-	// nats) that the rate has fallen back from mu to the expected one.
-	mu, down float64
+	// In alarm: mu is the smoothed rate of the rise (its current rate, for
+	// Rebase), rise its mean rate since the alarm began over nrise
+	// observations, and down the evidence (in nats) that the rate has
+	// fallen back from rise to the expected one.
+	mu, rise, down float64
+	nrise          int
 	// held counts the observations in a row not learned because the
 	// evidence stood between half the threshold and the threshold.
 	held  int
@@ -308,12 +311,18 @@ const endThreshold = 7
 // CUSUM alone drains at the design allowance (ρ−1)·λ per interval, which on
 // a near-zero series (unanswered SYNs) would hold an alarm for many minutes
 // after a flood of thousands per second stopped. So while in alarm, a
-// second, downward CUSUM tests the expected rate λ against the rise's own
-// smoothed rate μ, and when it passes endThreshold every sum restarts at 0.
+// second, downward CUSUM tests the expected rate λ against the rise's rate
+// μ, and when it passes endThreshold every sum restarts at 0. μ is the
+// rise's mean rate since the alarm began (its maximum-likelihood estimate
+// under one rise rate), not a fast-moving average: an average that follows
+// the counts down after the rise ends soon stands near λ itself, and then
+// the evidence that the rate fell from μ to λ stops growing (after a flood
+// of 2/s over 0.01/s it never reached the threshold, and the alarm drained
+// for minutes, re-firing on the next stray attempt).
 func (c *Count) endAlarm(x, lam, disp, top float64) {
 	if top <= c.cfg.H {
-		if c.mu != 0 || c.down != 0 {
-			c.mu, c.down = 0, 0
+		if c.mu != 0 || c.down != 0 || c.nrise != 0 {
+			c.mu, c.rise, c.down, c.nrise = 0, 0, 0, 0
 		}
 		return
 	}
@@ -322,11 +331,13 @@ func (c *Count) endAlarm(x, lam, disp, top float64) {
 	} else {
 		c.mu += 0.3 * (x - c.mu)
 	}
-	mu := max(c.mu, lam*1.01)
+	c.nrise++
+	c.rise += (x - c.rise) / float64(c.nrise)
+	mu := max(c.rise, lam*1.01)
 	c.down = max(0, c.down+(x*math.Log(lam/mu)+(mu-lam))/disp)
 	if c.down > endThreshold {
 		c.sums = [maxRatios]float64{}
-		c.mu, c.down = 0, 0
+		c.mu, c.rise, c.down, c.nrise = 0, 0, 0, 0
 	}
 }
 
@@ -393,7 +404,7 @@ func (c *Count) Rebase() {
 		c.level = c.mu
 	}
 	c.sums = [maxRatios]float64{}
-	c.mu, c.down, c.held = 0, 0, 0
+	c.mu, c.rise, c.down, c.nrise, c.held = 0, 0, 0, 0, 0
 }
 
 // Reset forgets everything learned, as if newly constructed.
@@ -401,7 +412,7 @@ func (c *Count) Reset() {
 	c.n, c.level, c.disp, c.dispB, c.prior = 0, 0, 1, 1, false
 	c.bx, c.bl, c.bn = 0, 0, 0
 	c.sums = [maxRatios]float64{}
-	c.mu, c.down, c.held = 0, 0, 0
+	c.mu, c.rise, c.down, c.nrise, c.held = 0, 0, 0, 0, 0
 	c.npnd = 0
 }
 

@@ -294,6 +294,10 @@ func TestCountAlarmEnds(t *testing.T) {
 	}{
 		{name: "1000/s over 0.01/s", lam: 0.01, flood: 1000, within: 2},
 		{name: "3x at 0.5/s", lam: 0.5, flood: 1.5, within: 60},
+		// A flood of a few per second: the rise's rate must not be
+		// dragged down by the quiet that follows it, or the evidence that
+		// the rate is back never gathers and the alarm drains for minutes.
+		{name: "2/s over 0.01/s", lam: 0.01, flood: 2, within: 30},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
