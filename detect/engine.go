@@ -223,6 +223,10 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	var stop atomic.Bool
 	errs := make([]error, len(srcs))
 	analyzers := make([]*analyzer, len(srcs))
+	// Running from before the first worker reads a frame until every event
+	// has been delivered, so that "not running, frames read" means done.
+	e.running.Store(true)
+	defer e.running.Store(false)
 	var wg sync.WaitGroup
 	for i, src := range srcs {
 		c := counters[i]
@@ -270,8 +274,6 @@ func (e *Engine) Run(ctx context.Context, srcs []capture.Source) error {
 	e.mu.Lock()
 	e.analyzers = analyzers
 	e.mu.Unlock()
-	e.running.Store(true)
-	defer e.running.Store(false)
 	recDone := make(chan struct{})
 	go func() {
 		defer close(recDone)
