@@ -365,8 +365,9 @@ func (k *keyed) pairs() (bytes, conns []sketch.Entry[pair]) {
 			e     sketch.Entry[pair]
 		}
 		rs := make([]ranked, len(bytes))
+		total := k.pairBytes.Total()
 		for i, e := range bytes {
-			out := k.pairBytes.Total()
+			out := total
 			if j, ok := k.srvIdx[e.Key.server]; ok && k.srv[j].f.BytesOut > 0 {
 				out = k.srv[j].f.BytesOut
 			}
