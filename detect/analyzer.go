@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"net/netip"
 	"sync"
 
 	"github.com/monitor443/monitor443/capture"
@@ -49,6 +50,7 @@ type analyzer struct {
 	quic  *quicAnalyzer
 	keys  *keyed // nil when the detectors are off
 	fpBuf []byte // scratch for the JA4 of the hello just parsed
+	srcs  srcSet // the interval's attempting and completing sources
 
 	start int64 // current interval start; 0 before the first packet
 	cur   Features
@@ -70,11 +72,15 @@ func (a *analyzer) observe(p *capture.Packet) {
 		toServer = p.Src == client && p.SrcPort == cl.Port()
 	}
 	var sc *serverCounts
+	syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
+	dark := false
 	if a.keys != nil {
 		sc = a.keys.server(fl, p, toServer)
+		dark = syn && toServer && sc == nil && a.keys.knowsDark()
 	}
 	late := fl != nil && fl.First() < a.start
 	count(f, p, ev, toServer, late)
+	a.sources(f, ev, client, syn && toServer, dark, late)
 	if fl != nil && ev&flow.EventHandshakeComplete != 0 {
 		if rtt, ok := fl.SynRTT(); ok {
 			a.c.RTT.observe(rtt)
@@ -92,8 +98,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 		if sc != nil {
 			count(&sc.f, p, ev, toServer, late)
 		}
-		syn := p.Proto == capture.ProtoTCP && p.Flags&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN
-		a.keys.packet(p, fl, client, toServer, syn, sc)
+		a.keys.packet(p, fl, client, toServer, syn, dark, sc)
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {
@@ -142,6 +147,33 @@ func (a *analyzer) fingerprint(transport byte) uint64 {
 	}
 	a.fpBuf = tlshello.AppendJA4(a.fpBuf[:0], &a.tls.ch, transport)
 	return sketch.HashBytes(a.fpBuf)
+}
+
+// sources accounts, at the global scope, the attempts at addresses that
+// never answered (dark) and the attempts and handshakes of sources that
+// already made one in the interval (see srcSet): syn says the packet is a
+// client's SYN, dark that its destination never answered.
+func (a *analyzer) sources(f *Features, ev flow.Events, client netip.Addr, syn, dark, late bool) {
+	if syn && !ev.Has(flow.EventSYNRepeat) {
+		switch {
+		case dark:
+			f.DarkSYNs++
+		case a.srcs.mark(sketch.HashAddr(client), srcAttempt):
+			f.SYNSourceRepeats++
+		}
+	}
+	if ev.Has(flow.EventHandshakeComplete) {
+		m := srcHandshake
+		if late {
+			m = srcHandshakeL
+		}
+		if a.srcs.mark(sketch.HashAddr(client), m) {
+			f.HandshakeSourceRepeats++
+			if late {
+				f.HandshakeLateSourceRepeats++
+			}
+		}
+	}
 }
 
 // count adds one packet to the plain counters of f; late says that the
@@ -203,6 +235,7 @@ func (a *analyzer) tick(ts int64) {
 	a.emit(next)
 	a.start = next
 	a.cur = Features{Start: next}
+	a.srcs.next()
 }
 
 // emit sends the current interval with the given watermark.

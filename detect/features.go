@@ -35,6 +35,19 @@ type Features struct {
 	// attempt with the same initial sequence number: a client's stack
 	// retrying one connection, not a new attempt.
 	SYNRepeats uint64
+	// DarkSYNs counts the new attempts (SYNs in SYN, not in SYNRepeats)
+	// at addresses that never answered on a monitored port: probes of
+	// unused address space, not attempts at a server. Global scope only;
+	// zero when no server has answered yet or the server table is full
+	// (then dark and live addresses cannot be told apart).
+	DarkSYNs uint64
+	// SYNSourceRepeats counts the new attempts at servers (in SYN, not in
+	// SYNRepeats or DarkSYNs) whose source already made one in the
+	// interval; HandshakeSourceRepeats counts the handshakes (in
+	// Handshakes) whose client already completed one in the interval, and
+	// HandshakeLateSourceRepeats those of them that are also in
+	// HandshakesLate. Global scope only (see detect.srcSet).
+	SYNSourceRepeats, HandshakeSourceRepeats, HandshakeLateSourceRepeats uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
 	HalfOpen uint64
 }
@@ -65,6 +78,10 @@ func (f *Features) Add(o *Features) {
 	f.QUICReturnedLate += o.QUICReturnedLate
 	f.Retransmits += o.Retransmits
 	f.SYNRepeats += o.SYNRepeats
+	f.DarkSYNs += o.DarkSYNs
+	f.SYNSourceRepeats += o.SYNSourceRepeats
+	f.HandshakeSourceRepeats += o.HandshakeSourceRepeats
+	f.HandshakeLateSourceRepeats += o.HandshakeLateSourceRepeats
 	f.HalfOpen += o.HalfOpen
 }
 

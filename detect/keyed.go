@@ -200,9 +200,19 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 	return p
 }
 
+// knowsDark reports whether a destination that is not a tracked server
+// never answered: some server is tracked (so the capture sees answers; a
+// capture of one direction admits none) and the table still has room (so
+// an address that answered would have been admitted).
+func (k *keyed) knowsDark() bool { return len(k.srv) > 0 && len(k.srv) < k.maxServers }
+
 // packet accounts the keyed features of one packet of flow fl (nil when the
-// flow table had no room); syn says it is a client's SYN (without ACK).
-func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toServer, syn bool, sc *serverCounts) {
+// flow table had no room); syn says it is a client's SYN (without ACK), dark
+// that its destination never answered. A SYN to a dark address is a probe of
+// unused address space, not an attempt at a server: it counts as a source
+// and in no SYN figure (a scanner's sweep of a network is not a burst of
+// requests from its prefix).
+func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toServer, syn, dark bool, sc *serverCounts) {
 	// Clients are ranked by the bytes sent to them, the direction that
 	// bandwidth_spike scores. Only large segments count: they carry nearly
 	// all of a transfer's bytes, and skipping ACKs and small records halves
@@ -224,6 +234,9 @@ func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toSe
 	}
 	h := sketch.HashAddr(client)
 	k.sources.Add(h)
+	if dark {
+		return
+	}
 	k.synSources.Add(h)
 	k.clientSYN.Offer(client, 1)
 	k.pfxSYN.Offer(clientPrefix(client), 1)

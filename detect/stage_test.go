@@ -174,7 +174,7 @@ func BenchmarkInterval(b *testing.B) {
 			sc.f.SYN++
 			sc.f.BytesOut += 5000
 			p := capture.Packet{PayloadLen: 100, IPLen: 1500, TTL: 64}
-			k.packet(&p, nil, cl, true, true, sc)
+			k.packet(&p, nil, cl, true, true, false, sc)
 			k.hello(cl, []byte("www.example"), 1)
 		}
 		return k.snapshot()

@@ -78,8 +78,17 @@ func (st *synFloodState) save(prefix string, out map[string][]byte) { saveCount(
 // counts of independent events. A spoofed flood's SYNs are each a new
 // attempt; a SYN the flow table could not track (its budget spent) counts
 // as one too.
+//
+// At the global scope two more kinds of SYN are left out (a server's own
+// features have neither): attempts at addresses that never answered (a
+// sweep of unused address space probes no server), and a source's second
+// and later attempts within the interval, with the handshakes of a client
+// that already completed one (see srcSet: one actor's clump is one event).
 func (st *synFloodState) unanswered(f *Features) uint64 {
-	return st.pending.step(f.SYN-min(f.SYN, f.SYNRepeats), f.Handshakes, f.HandshakesLate)
+	n := f.SYN - min(f.SYN, f.SYNRepeats+f.DarkSYNs+f.SYNSourceRepeats)
+	done := f.Handshakes - min(f.Handshakes, f.HandshakeSourceRepeats)
+	late := f.HandshakesLate - min(f.HandshakesLate, f.HandshakeLateSourceRepeats)
+	return st.pending.step(n, done, late)
 }
 
 // explain judges whether a SYN flood's sources look spoofed: nearly as

@@ -34,6 +34,7 @@ const (
 	metricReasmExhausted  = "monitor443_flow_reassembly_exhausted_total"
 	metricSYN             = "monitor443_tcp_syn_total"
 	metricSYNACK          = "monitor443_tcp_synack_total"
+	metricDarkSYN         = "monitor443_tcp_dark_syn_total"
 	metricRST             = "monitor443_tcp_rst_total"
 	metricFIN             = "monitor443_tcp_fin_total"
 	metricConnections     = "monitor443_tcp_connections_total"
@@ -93,6 +94,7 @@ type engineCollector struct {
 	quicInitials, quicConns, quicUnanswered, quicUndecr  *prometheus.Desc
 	detValue, detExpected, detLower, detUpper, detScore  *prometheus.Desc
 	srvBytes, srvConns, srvSYN                           *prometheus.Desc
+	darkSYN                                              *prometheus.Desc
 	rtt                                                  *prometheus.Desc
 }
 
@@ -115,6 +117,7 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 		reasmExhausted: desc(metricReasmExhausted, "Flow directions not reassembled because every reassembly buffer was in use."),
 		syn:            desc(metricSYN, "TCP SYN packets (without ACK)."),
 		synack:         desc(metricSYNACK, "TCP SYN-ACK packets."),
+		darkSYN:        desc(metricDarkSYN, "New TCP connection attempts at addresses that never answered on a monitored port (probes of unused address space); no detector counts them."),
 		rst:            desc(metricRST, "TCP packets with RST."),
 		fin:            desc(metricFIN, "TCP packets with FIN."),
 		conns:          desc(metricConnections, "New TCP connections (flows that began with a SYN)."),
@@ -147,7 +150,7 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.frames, c.packets, c.bytes, c.otherPort, c.decodeFailures,
 		c.kernelReceived, c.kernelDrops, c.internalDrops, c.lag, c.run, c.flowActive, c.flowEnded,
-		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
+		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.darkSYN, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
 		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors,
 		c.quicInitials, c.quicConns, c.quicUnanswered, c.quicUndecr,
 		c.detValue, c.detExpected, c.detLower, c.detUpper, c.detScore, c.srvBytes, c.srvConns, c.srvSYN, c.rtt} {
@@ -238,6 +241,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	tcp := pt[capture.ProtoTCP]
 	counter(c.syn, tcp.SYN)
 	counter(c.synack, tcp.SYNACK)
+	counter(c.darkSYN, tcp.DarkSYNs)
 	counter(c.rst, tcp.RST)
 	counter(c.fin, tcp.FIN)
 	counter(c.conns, tcp.NewConns)
