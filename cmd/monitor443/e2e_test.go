@@ -68,6 +68,10 @@ const (
 	// e2eLearning is detection.learning in testdata/e2e/monitor443.yml.tmpl;
 	// the attacks start only after the baselines have learned this long.
 	e2eLearning = 20 * time.Second
+	// e2eSweepSYNs SYNs to random addresses of the server's /24 are sent
+	// at e2eSweepGap intervals (200/s, about 1.3 s): a fast scanner's sweep.
+	e2eSweepSYNs = 256
+	e2eSweepGap  = "u5000"
 	// e2eFloodSYNs SYNs are sent at e2eFloodGap intervals (1000/s, about 8 s).
 	e2eFloodSYNs = 8000
 	e2eFloodGap  = "u1000"
@@ -170,8 +174,30 @@ func TestE2E(t *testing.T) {
 		n.exec(n.cli, exe, "-test.run=^TestE2EHelperClient$")...)
 	clients := e2eRunClients(t, ctx, n, exe)
 
+	// Phase 1b: a scanner sweeps the server's network, once the baselines
+	// are ready: one SYN to each of random addresses of 203.0.113.0/24, of
+	// which the router sends the upper half (unused: no host answers) over
+	// the captured link. A sweep is not a flood: it must raise neither
+	// syn_flood (checked below with the flood's window: any incident
+	// outside it fails) nor request_burst from the scanner's prefix, and
+	// its probes count as dark SYNs.
+	e2eSleepUntil(ctx, learnStart.Add(e2eLearning+time.Second))
+	sweepStart := time.Now()
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	defer scancel()
+	sweep := exec.CommandContext(sctx, "ip", n.exec(n.atk, "hping3", "-S", "-p", "443", "--rand-dest", "-I", n.atkIf,
+		"-i", e2eSweepGap, "-c", strconv.Itoa(e2eSweepSYNs), "203.0.113.x")[1:]...)
+	sweep.WaitDelay = 5 * time.Second
+	sout, serr := sweep.CombinedOutput()
+	sweepEnd := time.Now()
+	swept := e2eFloodSent(sout)
+	t.Logf("sweep: %d SYNs sent in %v (hping3: %v)", swept, sweepEnd.Sub(sweepStart).Round(time.Millisecond), serr)
+	if swept < e2eSweepSYNs/2 {
+		t.Errorf("hping3 sent %d sweep SYNs, want about %d:\n%s", swept, e2eSweepSYNs, sout)
+	}
+
 	// Phase 2: a SYN flood from spoofed sources, once the baselines are ready.
-	e2eSleepUntil(ctx, learnStart.Add(e2eLearning+8*time.Second))
+	e2eSleepUntil(ctx, learnStart.Add(e2eLearning+10*time.Second))
 	floodStart := time.Now()
 	hctx, hcancel := context.WithTimeout(ctx, time.Minute)
 	defer hcancel()
@@ -261,6 +287,14 @@ func TestE2E(t *testing.T) {
 	e2eCheckHellos(t, clients, hellos, recs)
 	e2eCheckSYNs(t, ctx, pcap, direct)
 	anoms := e2eReadAlerts(t, alertsOut)
+	// An incident that starts from the sweep until the flood's window
+	// opens is the sweep's (the flood's window starts 2 s early).
+	for _, a := range anoms {
+		if a.State == "firing" && !a.Start.Before(sweepStart.Add(-2*time.Second)) && a.Start.Before(floodStart.Add(-2*time.Second)) {
+			t.Errorf("the sweep (%s to %s) raised %s at %s/%s from %s: %s", sweepStart.Format(time.TimeOnly), sweepEnd.Format(time.TimeOnly),
+				a.Kind, a.Scope, a.Target, a.Start.Format(time.TimeOnly), a.Summary)
+		}
+	}
 	e2eCheckAlerts(t, anoms, hook, stopAt, map[string][2]time.Time{
 		"syn_flood":       {floodStart, floodEnd},
 		"bandwidth_spike": {dlStart, dlEnd},
@@ -270,6 +304,7 @@ func TestE2E(t *testing.T) {
 // e2eNet names the test network.
 type e2eNet struct {
 	cli, atk, srv, rtr string // namespaces
+	atkIf              string // the attacker's interface
 	capIf              string // the router's end of the server link
 	mgmtRoot, mgmtRtr  string // management link addresses
 }
@@ -293,7 +328,7 @@ func e2eSetupNet(t *testing.T, ctx context.Context) *e2eNet {
 	pre := "m4e" + id // interface names stay within 15 bytes
 	n := &e2eNet{
 		cli: "m443e-" + id + "-cli", atk: "m443e-" + id + "-atk", srv: "m443e-" + id + "-srv", rtr: "m443e-" + id + "-rtr",
-		capIf: pre + "s1", mgmtRoot: fmt.Sprintf("198.51.100.%d", base+1), mgmtRtr: fmt.Sprintf("198.51.100.%d", base+2),
+		capIf: pre + "s1", atkIf: pre + "a0", mgmtRoot: fmt.Sprintf("198.51.100.%d", base+1), mgmtRtr: fmt.Sprintf("198.51.100.%d", base+2),
 	}
 	run := func(argv ...string) {
 		t.Helper()
@@ -365,6 +400,10 @@ func e2eSetupNet(t *testing.T, ctx context.Context) *e2eNet {
 	run(n.exec(n.cli, "ip", "-6", "route", "add", "default", "via", "2001:db8:443:1::1")...)
 	run(n.exec(n.atk, "ip", "route", "add", "default", "via", "198.51.100.5")...)
 	run(n.exec(n.rtr, "ip", "route", "add", e2eAttackIP2+"/32", "via", e2eAttackIP)...)
+	// The upper half of the server's /24 is routed to the server link,
+	// where no host has those addresses: a scanner's probes of it cross the
+	// captured link and nothing answers.
+	run(n.exec(n.rtr, "ip", "route", "add", "203.0.113.128/25", "via", e2eServerIP)...)
 	run(n.exec(n.srv, "ip", "route", "add", "default", "via", "203.0.113.1")...)
 	run(n.exec(n.srv, "ip", "-6", "route", "add", "default", "via", "2001:db8:443:3::1")...)
 	run(n.exec(n.rtr, "ip", "route", "add", "blackhole", "default")...)
@@ -1064,6 +1103,21 @@ func e2eCheckSYNs(t *testing.T, ctx context.Context, pcap string, direct map[str
 	t.Logf("SYNs on the link: tshark %v, monitor443 %v", want, got)
 	if got < 0.99*want || got > 1.01*want {
 		t.Errorf("monitor443 counted %v SYNs, tshark %v on the same link (want within 1%%)", got, want)
+	}
+	// The sweep's probes of the unused half of the server's network are
+	// dark; so is the first attempt at a server that a worker saw before
+	// that server answered (two servers: IPv4 and IPv6).
+	out, err = exec.CommandContext(ctx, "tshark", "-n", "-r", pcap, "-Y",
+		"ip.dst == 203.0.113.128/25 && tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Errorf("tshark: %v", err)
+		return
+	}
+	want = float64(bytes.Count(out, []byte("\n")))
+	got = direct["monitor443_tcp_dark_syn_total"]
+	t.Logf("SYNs to unused addresses: tshark %v, monitor443 dark %v", want, got)
+	if want == 0 || got < want || got > want+8 {
+		t.Errorf("monitor443 counted %v dark SYNs, tshark %v SYNs to the unused addresses (want those and at most 8 first attempts at servers)", got, want)
 	}
 }
 
