@@ -37,7 +37,9 @@ func TestSrcSet(t *testing.T) {
 	if s.used > srcSetSize*3/4 {
 		t.Errorf("%d slots used, want at most %d", s.used, srcSetSize*3/4)
 	}
-	if h := ^uint64(0) - 12345; s.mark(h, srcAttempt) || s.mark(h, srcAttempt) {
+	h := ^uint64(0) - 12345
+	first := s.mark(h, srcAttempt)
+	if again := s.mark(h, srcAttempt); first || again {
 		t.Error("a source was deduplicated in a full set")
 	}
 	// The generation wraps without reviving old marks.
