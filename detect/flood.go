@@ -82,6 +82,8 @@ func saveCount(c *baseline.Count, prefix string, out map[string][]byte) {
 // interval.
 type attempts struct {
 	pending uint64 // the previous interval's unpaid attempts
+	last    uint64 // the previous interval's attempts
+	judged  uint64 // the attempts of the interval the last step judged
 }
 
 // step accounts one interval's attempts n and completions done, of which
@@ -91,7 +93,15 @@ func (x *attempts) step(n, done, late uint64) uint64 {
 	late = min(late, done)
 	u := x.pending - min(x.pending, late)
 	x.pending = n - min(n, done-late)
+	x.judged, x.last = x.last, n
 	return u
+}
+
+// why says what the last step judged, for an alert: its unanswered count u
+// belongs to the interval before, whose attempts it names, while now
+// describes the interval that just closed.
+func (x *attempts) why(u uint64, now string) string {
+	return fmt.Sprintf("%d of the %d attempts begun the interval before were never answered; this interval: %s", u, x.judged, now)
 }
 
 // floodWhy explains a flood verdict: what was counted against what, and how

@@ -62,7 +62,7 @@ func (st *quicFloodState) score(s *stage, tr *track, in *input) verdict {
 	v := verdict{vd: s.perSecond(vd), cond: vd.High()}
 	if vd.Ready && vd.Score > 1 {
 		v.why = s.floodWhy(st.cnt, vd, "unreturned QUIC connection attempts",
-			fmt.Sprintf("%d client Initials, %d new connections, %d returned", f.QUICInitials, f.QUICConns, f.QUICReturned))
+			st.pending.why(u, fmt.Sprintf("%d client Initials, %d new connections, %d returned", f.QUICInitials, f.QUICConns, f.QUICReturned)))
 	}
 	v.aboveStatic(s.rate(f.QUICInitials), in.static, "client Initials ")
 	return v

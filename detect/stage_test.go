@@ -449,6 +449,7 @@ func TestStaticBandwidthReportsRate(t *testing.T) {
 func TestUnansweredSYNs(t *testing.T) {
 	t.Parallel()
 	fs := &synFloodState{cnt: must(baseline.NewCount(baseline.CountConfig{Warmup: 10}))}
+	var prevSYN uint64
 	for i, tt := range []struct{ syn, hs, late, want uint64 }{
 		{syn: 40, hs: 40, want: 0},
 		{syn: 40, hs: 37, want: 0}, // three complete in the next interval
@@ -472,6 +473,11 @@ func TestUnansweredSYNs(t *testing.T) {
 		if got := fs.unanswered(&Features{SYN: tt.syn, Handshakes: tt.hs, HandshakesLate: tt.late}); got != tt.want {
 			t.Errorf("interval %d (%d SYN, %d completed, %d late): %d unanswered, want %d", i, tt.syn, tt.hs, tt.late, got, tt.want)
 		}
+		// The alert names the attempts of the interval judged, the one before.
+		if wantJudged := prevSYN; fs.pending.judged != wantJudged {
+			t.Errorf("interval %d: the count judged %d attempts, want the %d of the interval before", i, fs.pending.judged, wantJudged)
+		}
+		prevSYN = tt.syn
 	}
 }
 

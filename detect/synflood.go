@@ -55,7 +55,7 @@ func (st *synFloodState) score(s *stage, tr *track, in *input) verdict {
 	vd := st.cnt.Step(float64(u), prior, in.learn)
 	v := verdict{vd: s.perSecond(vd), cond: vd.High()}
 	if vd.Ready && vd.Score > 1 {
-		v.why = s.floodWhy(st.cnt, vd, "unanswered SYNs", fmt.Sprintf("%d SYNs, %d handshakes completed", f.SYN, f.Handshakes))
+		v.why = s.floodWhy(st.cnt, vd, "unanswered SYNs", st.pending.why(u, fmt.Sprintf("%d SYNs, %d handshakes completed", f.SYN, f.Handshakes)))
 	}
 	if tr.scope == ScopeGlobal && v.cond && f.HalfOpen > 0 {
 		v.why = joinDetail(v.why, fmt.Sprintf("half-open flows %d (%d before)", f.HalfOpen, st.halfOpen))
