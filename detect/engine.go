@@ -542,6 +542,7 @@ func (e *Engine) FlowStats() flow.Stats {
 			t.Ended[i] += s.Ended[i]
 		}
 		t.Retransmits += s.Retransmits
+		t.UnseenAnswers += s.UnseenAnswers
 		t.ReassemblyBuffers += s.ReassemblyBuffers
 		t.ReassemblyBytes += s.ReassemblyBytes
 		t.ReassemblyPoolExhausted += s.ReassemblyPoolExhausted

@@ -155,7 +155,7 @@ func (k *keyed) admit(s netip.AddrPort) int32 {
 
 // server returns the counters of the packet's server, or nil when it is not
 // tracked. The slot is cached in the flow's User word; a server is admitted
-// the first time it sends a packet.
+// the first time it answers.
 func (k *keyed) server(fl *flow.Flow, p *capture.Packet, toServer bool) *serverCounts {
 	if fl == nil {
 		s := netip.AddrPortFrom(p.Dst, p.DstPort)
@@ -167,17 +167,21 @@ func (k *keyed) server(fl *flow.Flow, p *capture.Packet, toServer bool) *serverC
 		}
 		return nil
 	}
+	// A server answered when it sent a packet, or when its client
+	// acknowledged an answer the capture did not see (flow.StateAnswerUnseen:
+	// a tap of one direction).
+	answered := !toServer || fl.State().Has(flow.StateEstablished)
 	if fl.User&userSrvLooked != 0 {
 		if i := fl.User >> userSrvShift; i != 0 {
 			return &k.srv[i-1]
 		}
-		if toServer || len(k.srv) >= k.maxServers {
+		if !answered || len(k.srv) >= k.maxServers {
 			return nil
 		}
 	}
 	s := fl.Server()
 	i, ok := k.srvIdx[s]
-	if !ok && !toServer {
+	if !ok && answered {
 		i = k.admit(s)
 		ok = i >= 0
 	}

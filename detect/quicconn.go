@@ -62,8 +62,12 @@ func (a *quicAnalyzer) observe(f *flow.Flow, p *capture.Packet, feat *Features) 
 	fromClient := p.Src == f.Client().Addr() && p.SrcPort == f.Client().Port()
 	// A client that sends anything after the server's first datagram has
 	// received it at its address: the connection attempt came from a real
-	// address. A spoofed Initial's source never answers.
-	if fromClient && f.User&(userQUICConn|userQUICReturned) == userQUICConn && f.Packets(flow.ServerToClient) > 0 {
+	// address. A spoofed Initial's source never answers. So has a client
+	// that sends a short-header (1-RTT) packet when the capture saw no
+	// server datagram: its 1-RTT keys come from the server's flight, which
+	// took a path the capture does not see (a tap of one direction).
+	if fromClient && f.User&(userQUICConn|userQUICReturned) == userQUICConn &&
+		(f.Packets(flow.ServerToClient) > 0 || len(p.Payload) > 0 && p.Payload[0]&0xc0 == 0x40) {
 		f.User |= userQUICReturned
 		feat.QUICReturned++
 		if f.First() < feat.Start {

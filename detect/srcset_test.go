@@ -57,8 +57,9 @@ func TestSrcSet(t *testing.T) {
 // unanswered, three clients that each complete a handshake and one that
 // completes three. The global count of unanswered attempts is then two
 // (the scanner's, the browser's), the server's own count keeps all seven
-// of its unanswered attempts, and a spoofed flood keeps every SYN. With no
-// server tracked (a capture that sees one direction) nothing is dark.
+// of its unanswered attempts, and a spoofed flood keeps every SYN. On a
+// capture of one direction a server is known once a client acknowledges
+// its unseen answer; before, nothing is dark.
 func TestSweepIsNotAFlood(t *testing.T) {
 	t.Parallel()
 	srv := netip.MustParseAddrPort("198.51.100.1:443")
@@ -149,13 +150,30 @@ func TestSweepIsNotAFlood(t *testing.T) {
 		t.Errorf("spoofed flood: %d unanswered attempts at the global scope, want 300", got)
 	}
 
-	// One direction only: no server tracked, no address known to be dark.
+	// One direction only (a tap that sees the clients' packets): until a
+	// client acknowledges an answer the capture did not see, no server is
+	// tracked and nothing is dark; then the server is, and a sweep's other
+	// addresses are dark.
 	b := newTestAnalyzer(true)
+	attempt(b, "203.0.113.99", netip.AddrFrom4([4]byte{198, 51, 100, 7}))
+	if b.cur.DarkSYNs != 0 {
+		t.Errorf("one direction, no server answered yet: %d dark SYNs, want 0", b.cur.DarkSYNs)
+	}
+	port++
+	cl := netip.AddrPortFrom(netip.MustParseAddr("203.0.113.5"), port)
+	feed(b, pkt{cl, srv, capture.FlagSYN, 100, 0}, pkt{cl, srv, capture.FlagACK, 101, 501})
+	srvPkt := &capture.Packet{Src: srv.Addr(), SrcPort: srv.Port(), Dst: cl.Addr(), DstPort: cl.Port()}
+	if b.cur.Handshakes != 1 || b.keys.server(nil, srvPkt, false) == nil {
+		t.Fatalf("one direction: %d handshakes, server tracked %v; want the client's acknowledgement to complete one and admit the server",
+			b.cur.Handshakes, b.keys.server(nil, srvPkt, false) != nil)
+	}
+	b.cur = Features{}
+	b.srcs.next()
 	for i := range 10 {
 		attempt(b, "203.0.113.99", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
 		attempt(b, netip.AddrFrom4([4]byte{100, 64, 0, byte(i)}).String(), srv.Addr())
 	}
-	if b.cur.DarkSYNs != 0 || unanswered(&b.cur) != 20-9 {
-		t.Errorf("one direction: %d dark SYNs, %d unanswered; want 0 and 11", b.cur.DarkSYNs, unanswered(&b.cur))
+	if b.cur.DarkSYNs != 9 || unanswered(&b.cur) != 11 {
+		t.Errorf("one direction: %d dark SYNs, %d unanswered; want 9 and 11 (the scanner once, ten spoofed)", b.cur.DarkSYNs, unanswered(&b.cur))
 	}
 }

@@ -35,6 +35,7 @@ const (
 	metricSYN             = "monitor443_tcp_syn_total"
 	metricSYNACK          = "monitor443_tcp_synack_total"
 	metricDarkSYN         = "monitor443_tcp_dark_syn_total"
+	metricUnseenAnswers   = "monitor443_tcp_handshakes_unseen_answer_total"
 	metricRST             = "monitor443_tcp_rst_total"
 	metricFIN             = "monitor443_tcp_fin_total"
 	metricConnections     = "monitor443_tcp_connections_total"
@@ -94,7 +95,7 @@ type engineCollector struct {
 	quicInitials, quicConns, quicUnanswered, quicUndecr  *prometheus.Desc
 	detValue, detExpected, detLower, detUpper, detScore  *prometheus.Desc
 	srvBytes, srvConns, srvSYN                           *prometheus.Desc
-	darkSYN                                              *prometheus.Desc
+	darkSYN, unseenAnswers                               *prometheus.Desc
 	rtt                                                  *prometheus.Desc
 }
 
@@ -117,6 +118,7 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 		reasmExhausted: desc(metricReasmExhausted, "Flow directions not reassembled because every reassembly buffer was in use."),
 		syn:            desc(metricSYN, "TCP SYN packets (without ACK)."),
 		synack:         desc(metricSYNACK, "TCP SYN-ACK packets."),
+		unseenAnswers:  desc(metricUnseenAnswers, "TCP handshakes completed (also in monitor443_tcp_handshakes_completed_total) whose SYN-ACK the capture did not see: a steady share means the capture sees one direction of some traffic."),
 		darkSYN:        desc(metricDarkSYN, "New TCP connection attempts at addresses that never answered on a monitored port (probes of unused address space); no detector counts them."),
 		rst:            desc(metricRST, "TCP packets with RST."),
 		fin:            desc(metricFIN, "TCP packets with FIN."),
@@ -150,7 +152,7 @@ func newEngineCollector(eng *detect.Engine) *engineCollector {
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.frames, c.packets, c.bytes, c.otherPort, c.decodeFailures,
 		c.kernelReceived, c.kernelDrops, c.internalDrops, c.lag, c.run, c.flowActive, c.flowEnded,
-		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.darkSYN, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
+		c.reasmBuffers, c.reasmExhausted, c.syn, c.synack, c.darkSYN, c.unseenAnswers, c.rst, c.fin, c.conns, c.handshakes, c.retrans,
 		c.hellos, c.tlsHandshakes, c.alpn, c.ech, c.tlsAlerts, c.nonTLS, c.tlsParseErrors,
 		c.quicInitials, c.quicConns, c.quicUnanswered, c.quicUndecr,
 		c.detValue, c.detExpected, c.detLower, c.detUpper, c.detScore, c.srvBytes, c.srvConns, c.srvSYN, c.rtt} {
@@ -237,6 +239,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.reasmBuffers, float64(fs.ReassemblyBuffers))
 	counter(c.reasmExhausted, fs.ReassemblyPoolExhausted)
+	counter(c.unseenAnswers, fs.UnseenAnswers)
 
 	tcp := pt[capture.ProtoTCP]
 	counter(c.syn, tcp.SYN)

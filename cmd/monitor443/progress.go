@@ -111,6 +111,10 @@ func printSummary(w io.Writer, eng *detect.Engine, el time.Duration, interrupted
 		}
 	}
 	fmt.Fprintf(w, "  flows              %d (evicted %d)\n", fs.Created, fs.Evictions())
+	if fs.UnseenAnswers > 0 {
+		fmt.Fprintf(w, "  unseen answers     %d handshakes completed without a SYN-ACK in the capture (it misses the servers' side of some traffic)\n",
+			fs.UnseenAnswers)
+	}
 	fmt.Fprintf(w, "  TLS ClientHellos   %d, server answers %d\n", hellos, handshakes)
 	fmt.Fprintf(w, "  alerts             %d\n", alerts)
 	fmt.Fprintf(w, "  kernel drops       %d\n", ks.KernelDrops)

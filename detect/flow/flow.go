@@ -32,6 +32,10 @@ const (
 	// StateMidstream: the flow was first seen without a SYN or SYN-ACK, so
 	// its orientation was guessed from the ports.
 	StateMidstream
+	// StateAnswerUnseen: the client acknowledged a SYN-ACK before the
+	// capture saw one (it took another path or was lost at the tap); a
+	// SYN-ACK seen later still records the server's ISN and SYN round trip.
+	StateAnswerUnseen
 )
 
 // Has reports whether every bit in m is set.
@@ -51,7 +55,9 @@ const (
 	EventSYN
 	// EventSYNACK: the packet is a SYN-ACK.
 	EventSYNACK
-	// EventHandshakeComplete: the client acknowledged the SYN-ACK.
+	// EventHandshakeComplete: the client acknowledged the SYN-ACK, or,
+	// when the capture saw none, its first segment after the SYN
+	// acknowledged an answer (StateAnswerUnseen).
 	EventHandshakeComplete
 	// EventFIN: the packet carries the first FIN of its direction.
 	EventFIN
@@ -252,7 +258,7 @@ func (f *Flow) SynRTT() (int64, bool) {
 // completed the handshake in nanoseconds (the client-side round trip as seen
 // by the sensor), and whether both were seen.
 func (f *Flow) AckRTT() (int64, bool) {
-	if f.state&(StateSYNACK|StateEstablished) != StateSYNACK|StateEstablished {
+	if f.state&(StateSYNACK|StateEstablished|StateAnswerUnseen) != StateSYNACK|StateEstablished {
 		return 0, false
 	}
 	return f.tAck - f.tSynAck, true

@@ -147,6 +147,10 @@ type Stats struct {
 	Packets, Ignored uint64
 	// Retransmits counts retransmitted TCP segments.
 	Retransmits uint64
+	// UnseenAnswers counts handshakes completed without a SYN-ACK in the
+	// capture: the client acknowledged an answer that took another path
+	// or was lost at the tap (see [EventHandshakeComplete]).
+	UnseenAnswers uint64
 	// ReassemblyBuffers is the number of reassembly buffers in use
 	// (gauge); ReassemblyBuffersAllocated the number allocated so far
 	// (gauge, at most MaxReassembly).
@@ -359,7 +363,8 @@ func (t *Table) tcp(pos int32, f *Flow, p *capture.Packet, d Dir, isNew bool) Ev
 		}
 	case syn && ack:
 		ev |= EventSYNACK
-		if d == ServerToClient && f.state&(StateSYNACK|StateEstablished) == 0 {
+		if d == ServerToClient && (f.state&(StateSYNACK|StateEstablished) == 0 ||
+			f.state&(StateSYNACK|StateAnswerUnseen) == StateAnswerUnseen) {
 			f.state |= StateSYNACK
 			f.tSynAck = p.Timestamp
 			f.isn[d] = p.Seq
@@ -380,6 +385,18 @@ func (t *Table) tcp(pos int32, f *Flow, p *capture.Packet, d Dir, isNew bool) Ev
 			f.state |= StateEstablished
 			f.tAck = p.Timestamp
 			ev |= EventHandshakeComplete
+		} else if d == ClientToServer && ack && f.state&(StateSYN|StateSYNACK|StateEstablished) == StateSYN &&
+			f.packets[ServerToClient] == 0 && f.isnKnown[d] && p.Seq == f.isn[d]+1 {
+			// The client's first segment after its SYN acknowledges an
+			// answer the capture did not see (a tap that sees one
+			// direction, asymmetric routing, a SYN-ACK lost at the tap):
+			// a client acknowledges only a SYN-ACK it received, so the
+			// handshake is complete. Without this, every attempt on a
+			// capture of one direction counts as unanswered. No round
+			// trip is known.
+			f.state |= StateEstablished | StateAnswerUnseen
+			ev |= EventHandshakeComplete
+			t.stats.UnseenAnswers++
 		}
 	}
 

@@ -209,6 +209,20 @@ func TestStateMachine(t *testing.T) {
 			{5, ServerToClient, fSYN | fACK, sISN, cISN + 1, "", EventSYNACK},
 			{2, ClientToServer, fACK, cISN + 1, sISN + 77, "", 0},
 		}, StateSYN | StateSYNACK, 5, -1},
+		{"answer unseen: the client's ACK completes (a capture of one direction)", []step{
+			{0, ClientToServer, fSYN, cISN, 0, "", EventNewFlow | EventNewHalfOpen | EventSYN},
+			{7, ClientToServer, fACK, cISN + 1, sISN + 1, "", EventHandshakeComplete | EventConfirmed},
+			{1, ClientToServer, fACK | fPSH, cISN + 1, sISN + 1, "hello", EventClientDataReady},
+		}, StateSYN | StateEstablished | StateAnswerUnseen | StateConfirmed, -1, -1},
+		{"answer seen late: the SYN-ACK still gives the SYN round trip", []step{
+			{0, ClientToServer, fSYN, cISN, 0, "", EventNewFlow | EventNewHalfOpen | EventSYN},
+			{7, ClientToServer, fACK, cISN + 1, sISN + 1, "", EventHandshakeComplete | EventConfirmed},
+			{-2, ServerToClient, fSYN | fACK, sISN, cISN + 1, "", EventSYNACK},
+		}, StateSYN | StateSYNACK | StateEstablished | StateAnswerUnseen | StateConfirmed, 5, -1},
+		{"answer unseen: a segment at another sequence number does not complete", []step{
+			{0, ClientToServer, fSYN, cISN, 0, "", EventNewFlow | EventNewHalfOpen | EventSYN},
+			{7, ClientToServer, fACK, cISN + 99, sISN + 1, "", 0},
+		}, StateSYN, -1, -1},
 		{"midstream confirmed by two-way traffic", []step{
 			{0, ClientToServer, fACK | fPSH, 100, 200, "", EventNewFlow},
 			{1, ServerToClient, fACK, 200, 100, "", EventConfirmed},
@@ -221,6 +235,9 @@ func TestStateMachine(t *testing.T) {
 			f, _ := run(t, tab, newConn("10.1.1.1", "10.2.2.2", 40000, 443), tt.steps)
 			if f.State() != tt.wantState {
 				t.Errorf("state = %#x, want %#x", f.State(), tt.wantState)
+			}
+			if got, want := tab.Stats().UnseenAnswers, uint64(0); tt.wantState.Has(StateAnswerUnseen) != (got > want) {
+				t.Errorf("UnseenAnswers = %d with state %#x", got, tt.wantState)
 			}
 			for _, r := range []struct {
 				name string
