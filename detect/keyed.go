@@ -205,9 +205,10 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 }
 
 // knowsDark reports whether a destination that is not a tracked server
-// never answered: some server is tracked (so the capture sees answers; a
-// capture of one direction admits none) and the table still has room (so
-// an address that answered would have been admitted).
+// never answered: some server is tracked (so answers are seen, or inferred
+// from the clients' acknowledgements on a capture of one direction) and
+// the table still has room (so an address that answered would have been
+// admitted).
 func (k *keyed) knowsDark() bool { return len(k.srv) > 0 && len(k.srv) < k.maxServers }
 
 // packet accounts the keyed features of one packet of flow fl (nil when the
