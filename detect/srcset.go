@@ -9,8 +9,9 @@ package detect
 // events: a scanner that sweeps a network's servers (one SYN to each, each
 // answered by a RST) or a browser that opens six parallel connections over
 // a path that loses the answers. Counted one by one, such a clump is a
-// rise to a near-zero series (eight failed attempts at once are worth 24
-// nats against a rate of 0.07/s, more than the threshold of 20). Spoofed
+// rise to a near-zero series (eight failed attempts at once add
+// 8·ln 20 − 19·0.07 ≈ 22.6 nats to the ρ = 20 test against a rate of
+// 0.07/s, more than the threshold of 20). Spoofed
 // floods (each SYN a new source) and botnets (each bot a source) keep their
 // full count. The dedup is applied at the global scope only, where one
 // source reaches many servers; a server's own count keeps every attempt, so
