@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"net/netip"
 	"sync"
 
 	"github.com/monitor443/monitor443/capture"
@@ -80,7 +79,11 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	late := fl != nil && fl.First() < a.start
 	count(f, p, ev, toServer, late)
-	a.sources(f, ev, client, syn && toServer, dark, late)
+	var h uint64 // the client's hash, for a client's SYN or a completed handshake
+	if syn && toServer || ev.Has(flow.EventHandshakeComplete) {
+		h = sketch.HashAddr(client)
+	}
+	a.sources(f, ev, h, syn && toServer, dark, late)
 	if fl != nil && ev&flow.EventHandshakeComplete != 0 {
 		if rtt, ok := fl.SynRTT(); ok {
 			a.c.RTT.observe(rtt)
@@ -98,7 +101,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 		if sc != nil {
 			count(&sc.f, p, ev, toServer, late)
 		}
-		a.keys.packet(p, fl, client, toServer, syn, dark, sc)
+		a.keys.packet(p, fl, client, h, toServer, syn, dark, sc)
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {
@@ -151,14 +154,15 @@ func (a *analyzer) fingerprint(transport byte) uint64 {
 
 // sources accounts, at the global scope, the attempts at addresses that
 // never answered (dark) and the attempts and handshakes of sources that
-// already made one in the interval (see srcSet): syn says the packet is a
-// client's SYN, dark that its destination never answered.
-func (a *analyzer) sources(f *Features, ev flow.Events, client netip.Addr, syn, dark, late bool) {
+// already made one in the interval (see srcSet): h is the client's hash,
+// syn says the packet is a client's SYN, dark that its destination never
+// answered.
+func (a *analyzer) sources(f *Features, ev flow.Events, h uint64, syn, dark, late bool) {
 	if syn && !ev.Has(flow.EventSYNRepeat) {
 		switch {
 		case dark:
 			f.DarkSYNs++
-		case a.srcs.mark(sketch.HashAddr(client), srcAttempt):
+		case a.srcs.mark(h, srcAttempt):
 			f.SYNSourceRepeats++
 		}
 	}
@@ -167,7 +171,7 @@ func (a *analyzer) sources(f *Features, ev flow.Events, client netip.Addr, syn, 
 		if late {
 			m = srcHandshakeL
 		}
-		if a.srcs.mark(sketch.HashAddr(client), m) {
+		if a.srcs.mark(h, m) {
 			f.HandshakeSourceRepeats++
 			if late {
 				f.HandshakeLateSourceRepeats++

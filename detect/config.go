@@ -22,7 +22,8 @@ type DetectionConfig struct {
 	WatchPrefixes []netip.Prefix
 	// MaxServers bounds the servers tracked per worker and in the
 	// aggregator (default 256). A server is admitted when it first answers
-	// (sends a packet to a client), so spoofed floods cannot fill the table.
+	// (sends a packet to a client, or a client acknowledges an answer the
+	// capture did not see), so spoofed floods cannot fill the table.
 	MaxServers int
 	// MaxTargets bounds the per-key incident trackers per scope for the
 	// sketched scopes (client, sni, prefix); default 1024.

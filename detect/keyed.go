@@ -212,12 +212,13 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 func (k *keyed) knowsDark() bool { return len(k.srv) > 0 && len(k.srv) < k.maxServers }
 
 // packet accounts the keyed features of one packet of flow fl (nil when the
-// flow table had no room); syn says it is a client's SYN (without ACK), dark
+// flow table had no room) from client, whose hash h is set when syn says
+// the packet is a client's SYN (without ACK); dark says
 // that its destination never answered. A SYN to a dark address is a probe of
 // unused address space, not an attempt at a server: it counts as a source
 // and in no SYN figure (a scanner's sweep of a network is not a burst of
 // requests from its prefix).
-func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toServer, syn, dark bool, sc *serverCounts) {
+func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, h uint64, toServer, syn, dark bool, sc *serverCounts) {
 	// Clients are ranked by the bytes sent to them, the direction that
 	// bandwidth_spike scores. Only large segments count: they carry nearly
 	// all of a transfer's bytes, and skipping ACKs and small records halves
@@ -237,7 +238,6 @@ func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, toSe
 	if !toServer || !syn {
 		return
 	}
-	h := sketch.HashAddr(client)
 	k.sources.Add(h)
 	if dark {
 		return

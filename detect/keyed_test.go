@@ -8,6 +8,7 @@ import (
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/capture/synth"
 	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/monitor443/monitor443/detect/sketch"
 )
 
 // packets decodes a few seconds of synthetic traffic with a SYN flood, and
@@ -102,7 +103,7 @@ func TestKeyedSnapshot(t *testing.T) {
 			t.Fatal("watched server not tracked")
 		}
 		count(&sc.f, &p, 0, true, false)
-		k.packet(&p, nil, c, true, true, false, sc)
+		k.packet(&p, nil, c, sketch.HashAddr(c), true, true, false, sc)
 	}
 	syn(c1, 64)
 	syn(c1, 64)
@@ -168,7 +169,7 @@ func TestPairsRankedByServerShare(t *testing.T) {
 		for range n {
 			p := capture.Packet{Proto: capture.ProtoTCP, Src: srv.Addr(), SrcPort: srv.Port(), Dst: client, DstPort: 40000,
 				PayloadLen: 1400, IPLen: 1452}
-			k.packet(&p, nil, client, false, false, false, nil)
+			k.packet(&p, nil, client, 0, false, false, false, nil)
 			c := &k.srv[bi]
 			if srv == small {
 				c = &k.srv[si]
@@ -217,7 +218,7 @@ func BenchmarkPairs(b *testing.B) {
 		client := netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)})
 		p := capture.Packet{Proto: capture.ProtoTCP, Src: srv.Addr(), SrcPort: srv.Port(), Dst: client, PayloadLen: 1400,
 			IPLen: uint32(1452 * (1 + i%7))}
-		k.packet(&p, nil, client, false, false, false, nil)
+		k.packet(&p, nil, client, 0, false, false, false, nil)
 		k.srv[i%64].f.BytesOut += uint64(p.IPLen)
 	}
 	b.ReportAllocs()

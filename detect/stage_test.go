@@ -13,6 +13,7 @@ import (
 	"github.com/monitor443/monitor443/capture"
 	"github.com/monitor443/monitor443/detect/baseline"
 	"github.com/monitor443/monitor443/detect/flow"
+	"github.com/monitor443/monitor443/detect/sketch"
 )
 
 const sec = int64(time.Second)
@@ -174,7 +175,7 @@ func BenchmarkInterval(b *testing.B) {
 			sc.f.SYN++
 			sc.f.BytesOut += 5000
 			p := capture.Packet{PayloadLen: 100, IPLen: 1500, TTL: 64}
-			k.packet(&p, nil, cl, true, true, false, sc)
+			k.packet(&p, nil, cl, sketch.HashAddr(cl), true, true, false, sc)
 			k.hello(cl, []byte("www.example"), 1)
 		}
 		return k.snapshot()
