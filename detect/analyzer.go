@@ -105,10 +105,14 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {
-			before, inits := f.ClientHellos, f.QUICInitials
+			before, inits, ret := f.ClientHellos, f.QUICInitials, f.QUICReturned
 			a.quic.observe(fl, p, f)
 			if f.QUICInitials != inits && a.keys != nil {
 				a.keys.quicInitial(client)
+			}
+			if f.QUICReturned != ret && sc != nil {
+				// A server's own count, for request_burst at server scope.
+				sc.f.QUICReturned++
 			}
 			if f.ClientHellos != before {
 				f.QUICHellos++

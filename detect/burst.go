@@ -47,8 +47,14 @@ import (
 // evidence (an organic ramp, a long flash crowd) becomes the new normal:
 // the count test is rebased on it.
 //
-// QUIC hellos are left to quic_flood: they are neither counted nor part of
-// the mix.
+// A request is a new connection from a real client, over TCP or QUIC, so
+// the count is TCP ClientHellos plus QUIC connections whose client answered
+// the server's first flight (Features.QUICReturned): an HTTP/3 burst is a
+// burst too. A QUIC connection counts once it has returned, not at its
+// first Initial, because a spoofed Initial never returns: a QUIC flood is
+// quic_flood's, and its hellos must not pass for requests here. QUIC hellos
+// join no stack mix (their JA4 differs from the same browser's over TCP),
+// so a burst over QUIC alone is found by its onset, not by its mix.
 //
 // Limits: the mix is learned over all servers, so a burst against one server
 // of a large site moves it less than the same burst against the whole site;
@@ -275,7 +281,7 @@ func (st *burstState) score(s *stage, tr *track, in *input) verdict {
 
 func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	fs, start, f := st, in.start, in.f
-	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos))
+	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos) + f.QUICReturned)
 	vd := s.perSecond(fs.cnt.Step(x, 0, in.learn))
 	n, k := fs.window(x)
 	if fs.cnt.Sum() == 0 {
@@ -303,7 +309,7 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	// against one server is most of the site's rise as well.)
 	mixExcess := max(winExcess, s.siteExcess(k))
 	top := s.mix.topClient()
-	ev := fmt.Sprintf("ClientHellos %s/s against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
+	ev := fmt.Sprintf("ClientHellos %s/s (over TCP, and QUIC connections that returned) against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
 	spread := winExcess > 0 && top < 0.2*winExcess
 	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held
 	switch {
@@ -350,7 +356,8 @@ func (s *stage) globalBurst() *burstState {
 	return nil
 }
 
-// siteExcess returns the site's TCP ClientHellos of the last k intervals
+// siteExcess returns the site's requests (TCP ClientHellos and returned QUIC
+// connections) of the last k intervals
 // above the global count test's learned rate, or 0 while it has not
 // learned.
 func (s *stage) siteExcess(k int) float64 {

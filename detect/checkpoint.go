@@ -24,7 +24,7 @@ const CheckpointFile = "baselines.m443"
 // (detect/baseline). Integers are little-endian.
 const (
 	ckptMagic   = "m443ckpt"
-	ckptVersion = 4 // 2: count tests for syn_flood and quic_flood, records for bandwidth_spike; 3: quic_flood counts unreturned attempts; 4: bandwidth_spike records leave out the heaviest client
+	ckptVersion = 5 // 2: count tests for syn_flood and quic_flood, records for bandwidth_spike; 3: quic_flood counts unreturned attempts; 4: bandwidth_spike records leave out the heaviest client; 5: request_burst counts returned QUIC connections
 	maxCkptSize = 1 << 30
 )
 

@@ -242,3 +242,69 @@ func TestQUICFloodScenario(t *testing.T) {
 		t.Errorf("quic_flood: %d firing, %d resolved, want 1 and 1", fired, resolved)
 	}
 }
+
+// TestQUICBurstScenario replays twelve minutes with a third of the
+// connections over QUIC and a distributed burst of HTTP/3 requests: 600
+// real clients (most of them the site's own) that complete their QUIC
+// handshakes at ten times the site's rate. request_burst counts returned
+// QUIC connections as requests, so it fires at global or server scope
+// within 10 s, by the burst's abrupt onset (no client stands out, and QUIC
+// hellos join no stack mix), and each server counts its own; quic_flood,
+// which judges attempts that never return, stays quiet, as does every
+// other detector.
+func TestQUICBurstScenario(t *testing.T) {
+	t.Parallel()
+	gc := synth.Config{Seed: 5, Duration: 12 * time.Minute, ConnRate: 3, QUICFraction: 0.3, Servers: 4, Clients: 2000,
+		MaxResponseBytes: 256 << 10,
+		Events: []synth.Event{{Kind: synth.DistributedBurst, Start: 8 * time.Minute, Duration: time.Minute, Rate: 30,
+			Target: -1, Sources: 600, QUIC: true}}}
+	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute,
+		RequestBurst: DetectorConfig{Quiet: time.Minute}, QUICFlood: DetectorConfig{Quiet: time.Minute}}}
+	as, truth, _ := replay(t, gc, cfg, 2)
+	ev := truth.Events[0]
+	var first *Anomaly
+	for i, a := range as {
+		if a.State != StateFiring {
+			continue
+		}
+		d := a.Start
+		if a.Detected != nil {
+			d = *a.Detected
+		}
+		inBurst := !d.Before(ev.Start) && !d.After(ev.End.Add(time.Minute))
+		switch {
+		case a.Kind == KindRequestBurst && (a.Scope == ScopeGlobal || a.Scope == ScopeServer) && inBurst:
+			if first == nil {
+				first = &as[i]
+			}
+		case a.Kind == KindRequestBurst && inBurst:
+			// A client of the burst may stand out at client scope too.
+		default:
+			t.Errorf("unexpected alert: %s", describe(a))
+		}
+	}
+	if first == nil {
+		t.Fatalf("the HTTP/3 burst raised no request_burst at global or server scope")
+	}
+	if lat := first.Detected.Sub(ev.Start); lat > 10*time.Second {
+		t.Errorf("request_burst %s fired %v after the burst began, want within 10 s", first.Scope, lat)
+	}
+	if !strings.Contains(first.Detail, "QUIC connections that returned") {
+		t.Errorf("detail does not say what was counted: %s", first.Detail)
+	}
+	// Each server counts its own returned QUIC connections: the burst
+	// reaches them all, and every alert belongs to one incident.
+	servers, groups := 0, map[string]bool{}
+	for _, a := range as {
+		if a.State == StateFiring && a.Kind == KindRequestBurst {
+			groups[a.Group] = true
+			if a.Scope == ScopeServer {
+				servers++
+			}
+		}
+	}
+	if servers == 0 || len(groups) != 1 {
+		t.Errorf("request_burst fired at %d servers in %d alert groups, want at least one server and one group", servers, len(groups))
+	}
+	t.Logf("first: %s", describe(*first))
+}

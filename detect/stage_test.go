@@ -196,7 +196,7 @@ func BenchmarkInterval(b *testing.B) {
 
 // TestQUICFlood: a steady rate of QUIC connections whose clients return
 // learns a near-zero rate of unreturned attempts; a tenfold crowd of
-// returning clients raises nothing; a flood of attempts that never return
+// returning clients raises no quic_flood; a flood of attempts that never return
 // fires one quic_flood incident within 2 intervals, which resolves after
 // the quiet period once the flood ends.
 func TestQUICFlood(t *testing.T) {
@@ -222,8 +222,12 @@ func TestQUICFlood(t *testing.T) {
 	for range 60 {
 		step(12, 0)
 	}
-	if len(*out) != 0 {
-		t.Fatalf("alerts on returning traffic: %+v", *out)
+	// A rise of returning connections is request_burst's to judge (a step
+	// of ten times is an abrupt one), never a QUIC flood.
+	for _, a := range *out {
+		if a.Kind == KindQUICFlood {
+			t.Fatalf("quic_flood on returning traffic: %+v", a)
+		}
 	}
 	onset := i
 	for range 10 {
@@ -248,9 +252,14 @@ func TestQUICFlood(t *testing.T) {
 	for range 60 {
 		step(12, 0)
 	}
-	last := (*out)[len(*out)-1]
-	if last.Kind != KindQUICFlood || last.State != StateResolved {
-		t.Errorf("last event = %s %s, want quic_flood resolved", last.Kind, last.State)
+	var last Anomaly
+	for _, a := range *out {
+		if a.Kind == KindQUICFlood {
+			last = a
+		}
+	}
+	if last.State != StateResolved {
+		t.Errorf("last quic_flood event = %s, want resolved", last.State)
 	}
 }
 

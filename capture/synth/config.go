@@ -337,6 +337,10 @@ type Event struct {
 	// fifth reset the SYN-ACK, the rest leave it half-open.
 	// CompleteFraction is then ignored.
 	Mixed bool
+	// QUIC makes a RequestBurst's or DistributedBurst's connections HTTP/3
+	// over QUIC (real clients that complete their handshakes) instead of
+	// TLS over TCP.
+	QUIC bool
 	// ObjectBytes is the object size of EgressSpike and ReleaseWave
 	// downloads. Zero means 50 MB for EgressSpike and 20 to 100 MB for
 	// ReleaseWave.
@@ -531,6 +535,9 @@ func (c Config) Validate() error {
 		}
 		if e.IPv6 && c.IPv6Servers != nil && !slices.Contains(c.IPv6Servers, e.Target) {
 			bad(p+".ipv6", "needs a target listed in ipv6_servers", e.Target)
+		}
+		if e.QUIC && !global {
+			bad(p+".quic", "only request_burst and distributed_burst run over QUIC", e.QUIC)
 		}
 		frac(p+".rst_fraction", e.RSTFraction)
 		if e.SYNACKRetries < 0 || e.SYNACKRetries > 6 {

@@ -607,7 +607,11 @@ func (g *Generator) fire(si int, t int64) (next int64, emitted bool) {
 		if s.poolN > 1 {
 			k += g.r.intn(s.poolN)
 		}
-		if ci := g.spawn(t, &g.clients[k], srv, modeNormal, s.truth); ci >= 0 {
+		m := modeNormal
+		if s.ev.QUIC {
+			m = modeQUIC
+		}
+		if ci := g.spawn(t, &g.clients[k], srv, m, s.truth); ci >= 0 {
 			g.conns[ci].exchanges = 1
 			if s.kind == DistributedBurst {
 				law := roleLaws[RoleAPI]

@@ -254,6 +254,12 @@ func TestValidate(t *testing.T) {
 		{"event rate", func(c *Config) {
 			c.Events = []Event{{Kind: RequestBurst, Duration: time.Second, Target: -1}}
 		}, "events[0].rate:"},
+		{"flood over QUIC", func(c *Config) {
+			c.Events = []Event{{Kind: SYNFlood, Duration: time.Second, Rate: 1, QUIC: true}}
+		}, "events[0].quic:"},
+		{"burst over QUIC", func(c *Config) {
+			c.Events = []Event{{Kind: DistributedBurst, Duration: time.Second, Rate: 1, Target: -1, QUIC: true}}
+		}, ""},
 		{"ramp", func(c *Config) {
 			c.Events = []Event{{Kind: FlashCrowd, Duration: time.Second, Rate: 1, Ramp: time.Second}}
 		}, "events[0].ramp:"},
