@@ -117,7 +117,8 @@ func (a *analyzer) observe(p *capture.Packet) {
 			if f.ClientHellos != before {
 				f.QUICHellos++
 				if a.keys != nil {
-					// QUIC hellos are quic_flood's: they join no stack mix.
+					// QUIC hellos join no stack mix; request_burst counts
+					// the QUIC connections that return (above).
 					a.keys.hello(client, a.tls.ch.SNI, 0)
 					if sc != nil {
 						sc.f.ClientHellos++
