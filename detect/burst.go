@@ -357,9 +357,8 @@ func (s *stage) globalBurst() *burstState {
 }
 
 // siteExcess returns the site's requests (TCP ClientHellos and returned QUIC
-// connections) of the last k intervals
-// above the global count test's learned rate, or 0 while it has not
-// learned.
+// connections) of the last k intervals above the global count test's
+// learned rate, or 0 while it has not learned.
 func (s *stage) siteExcess(k int) float64 {
 	st := s.globalBurst()
 	if st == nil {
