@@ -58,7 +58,10 @@ import (
 //
 // Limits: the mix is learned over all servers, so a burst against one server
 // of a large site moves it less than the same burst against the whole site;
-// and a botnet of real browsers that keeps the usual mix passes for a crowd
+// the heaviest client is the whole site's too (hellos are kept by client, not
+// by client and server), so at server scope a client that is heavy at
+// another server can make a smaller burst look carried by one client; and a
+// botnet of real browsers that keeps the usual mix passes for a crowd
 // (docs/detection.md, Flash crowds).
 
 const (
