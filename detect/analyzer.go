@@ -113,6 +113,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 			if f.QUICReturned != ret && sc != nil {
 				// A server's own count, for request_burst at server scope.
 				sc.f.QUICReturned++
+				sc.req.add(client)
 			}
 			if f.ClientHellos != before {
 				f.QUICHellos++
@@ -140,6 +141,7 @@ func (a *analyzer) observe(p *capture.Packet) {
 			a.keys.hello(client, a.tls.ch.SNI, a.fingerprint('t'))
 			if sc != nil {
 				sc.f.ClientHellos++
+				sc.req.add(client)
 			}
 		}
 	}

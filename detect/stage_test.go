@@ -1167,3 +1167,106 @@ func TestClientWindowsPersistence(t *testing.T) {
 		})
 	}
 }
+
+// TestBurstServerTopClient: at server scope, "carried by one client" asks
+// about the server's own clients. A crawler pulls 8 pages a second from
+// server A all along; then a bot tool adds 12 hellos a second to server B
+// from hundreds of clients at once, an abrupt rise of B's 5 a second. B
+// alerts: the crawler, heavy as it is, made none of B's requests. (Judged
+// by the site's heaviest client, B's rise of 360 hellos in 30 s was
+// "carried largely by one client", the crawler's 240 at another server.)
+func TestBurstServerTopClient(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+	r := rand.New(rand.NewPCG(3, 4))
+	a, b := netip.MustParseAddrPort("198.51.100.1:443"), netip.MustParseAddrPort("198.51.100.2:443")
+	crawler := netip.MustParseAddr("192.0.2.7")
+	t0 := int64(1_700_000_000) * sec
+	const learn = 1800
+	client := 0
+	onset := time.Unix(0, t0+learn*sec)
+	for i := range learn + 60 {
+		m := newMerged(0)
+		sa, sb := &serverSnap{addr: a}, &serverSnap{addr: b}
+		hello := func(s *serverSnap, c netip.Addr) {
+			s.f.ClientHellos++
+			s.req.add(c)
+			m.clientHello[c]++
+			m.fp[uint64(1+r.IntN(8))]++
+		}
+		for range 8 {
+			hello(sa, crawler)
+		}
+		n := poissonN(r, 5)
+		if i >= learn {
+			n += poissonN(r, 12)
+		}
+		for range n {
+			client++
+			hello(sb, netip.AddrFrom4([4]byte{10, byte(client >> 16), byte(client >> 8), byte(client)}))
+		}
+		m.servers[a], m.servers[b] = sa, sb
+		st.interval(t0+int64(i)*sec, &Features{ClientHellos: sa.f.ClientHellos + sb.f.ClientHellos}, m)
+	}
+	var got *Anomaly
+	for i := range *out {
+		if x := &(*out)[i]; x.Kind == KindRequestBurst && x.State == StateFiring {
+			if x.Scope != ScopeServer || x.Target != b.String() {
+				t.Errorf("unexpected alert %s %s: %s", x.Scope, x.Target, x.Detail)
+				continue
+			}
+			if got == nil {
+				got = x
+			}
+		}
+	}
+	if got == nil {
+		t.Fatalf("the burst at %s did not alert; events %+v", b, *out)
+	}
+	if lat := got.Detected.Sub(onset); lat > 10*time.Second {
+		t.Errorf("detected %v after the onset, want within 10 s", lat)
+	}
+}
+
+// TestTopReq: the server's heaviest-clients summary holds every client with
+// more than a ninth of the requests, each count low by at most a ninth, and
+// merging two workers' summaries keeps that bound.
+func TestTopReq(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		var parts [2]topReq
+		exact := map[netip.Addr]uint64{}
+		total := 0
+		heavy := 1 + r.IntN(3)
+		for range 50 + r.IntN(500) {
+			var c netip.Addr
+			if k := r.IntN(10); k < heavy*2 {
+				c = netip.AddrFrom4([4]byte{192, 0, 2, byte(k % heavy)})
+			} else {
+				c = netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(4)), byte(r.IntN(256))})
+			}
+			parts[r.IntN(2)].add(c)
+			exact[c]++
+			total++
+		}
+		got := parts[0]
+		got.merge(&parts[1])
+		held := map[netip.Addr]uint64{}
+		for _, x := range got {
+			if x.n > 0 {
+				held[x.a] = x.n
+			}
+		}
+		bound := uint64(total / (topReqK + 1))
+		for c, n := range exact {
+			h := held[c]
+			if h > n {
+				t.Fatalf("trial %d: %v counted %d, made %d", trial, c, h, n)
+			}
+			if n-h > bound {
+				t.Fatalf("trial %d: %v counted %d of %d, low by more than %d (total %d)", trial, c, h, n, bound, total)
+			}
+		}
+	}
+}
