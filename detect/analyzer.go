@@ -113,7 +113,6 @@ func (a *analyzer) observe(p *capture.Packet) {
 			if f.QUICReturned != ret && sc != nil {
 				// A server's own count, for request_burst at server scope.
 				sc.f.QUICReturned++
-				sc.req.add(client)
 			}
 			if f.ClientHellos != before {
 				f.QUICHellos++
@@ -141,7 +140,6 @@ func (a *analyzer) observe(p *capture.Packet) {
 			a.keys.hello(client, a.tls.ch.SNI, a.fingerprint('t'))
 			if sc != nil {
 				sc.f.ClientHellos++
-				sc.req.add(client)
 			}
 		}
 	}

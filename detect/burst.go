@@ -38,10 +38,7 @@ import (
 // and the rise is spread over many clients: the heaviest client of the
 // window carries less than a fifth of it (a rise of hundreds of clients has
 // no client anywhere near that; a crawler or a NAT gateway that supplies a
-// good part of a small site's rise is not a crowd of bots). The heaviest
-// client is the scope's own: the site's at global scope, the server's at
-// server scope (topReq), since a crawler at one server says nothing of
-// another server's rise. A rise that one client carries is
+// good part of a small site's rise is not a crowd of bots). A rise that one client carries is
 // judged at client scope, against that client's own history and the
 // heaviest clients' normal rate, so a crawler or a busy NAT gateway is not
 // compared with the whole site.
@@ -61,7 +58,10 @@ import (
 //
 // Limits: the mix is learned over all servers, so a burst against one server
 // of a large site moves it less than the same burst against the whole site;
-// and a botnet of real browsers that keeps the usual mix passes for a crowd
+// the heaviest client is the whole site's too (hellos are kept by client, not
+// by client and server), so at server scope a client that is heavy at
+// another server can make a smaller burst look carried by one client; and a
+// botnet of real browsers that keeps the usual mix passes for a crowd
 // (docs/detection.md, Flash crowds).
 
 const (
@@ -237,37 +237,6 @@ type burstState struct {
 	// run is how many intervals the count test has held evidence for (its
 	// sum above zero), the length of the rise so far.
 	run int
-	// req holds a server's heaviest requesting clients of the last
-	// mixWindow intervals, written at rn-1 (server scope only).
-	req [mixWindow]topReq
-}
-
-// topClient returns the most requests one client made of this server over
-// the last k intervals (at most mixWindow).
-func (st *burstState) topClient(k int) float64 {
-	var w [mixWindow * topReqK]struct {
-		a netip.Addr
-		n uint64
-	}
-	n, top := 0, uint64(0)
-	for i := range min(k, st.rn, mixWindow) {
-		for _, x := range st.req[(st.rn-1-i)%mixWindow] {
-			if x.n == 0 {
-				continue
-			}
-			j := 0
-			for j < n && w[j].a != x.a {
-				j++
-			}
-			if j == n {
-				w[n].a = x.a
-				n++
-			}
-			w[j].n += x.n
-			top = max(top, w[j].n)
-		}
-	}
-	return float64(top)
 }
 
 func (st *burstState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
@@ -318,9 +287,6 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos) + f.QUICReturned)
 	vd := s.perSecond(fs.cnt.Step(x, 0, in.learn))
 	n, k := fs.window(x)
-	if in.srv != nil {
-		fs.req[(fs.rn-1)%mixWindow] = in.srv.req
-	}
 	if fs.cnt.Sum() == 0 {
 		fs.run = 0
 	} else {
@@ -345,13 +311,7 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	// share of the site must not pass for that server's bots. (A burst
 	// against one server is most of the site's rise as well.)
 	mixExcess := max(winExcess, s.siteExcess(k))
-	// The heaviest client of the scope's own requests: the site's at global
-	// scope, the server's at server scope (a client heavy at another server
-	// says nothing of this one's rise).
 	top := s.mix.topClient()
-	if in.srv != nil {
-		top = fs.topClient(k)
-	}
 	ev := fmt.Sprintf("ClientHellos %s/s (over TCP, and QUIC connections that returned) against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
 	spread := winExcess > 0 && top < 0.2*winExcess
 	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held

@@ -71,85 +71,6 @@ type serverCounts struct {
 	f      Features
 	ttl    [4]uint64 // set of TTLs of client SYNs
 	synSrc *sketch.HyperLogLog
-	req    topReq // the heaviest requesting clients
-}
-
-// topReqK is how many clients a server's topReq holds.
-const topReqK = 8
-
-// topReq is a server's heaviest requesting clients (TCP ClientHellos and
-// returned QUIC connections, request_burst's count) in one interval: a
-// Misra–Gries summary of topReqK counters. Every client that made more than
-// a ninth of the server's requests is held, and each count is low by at
-// most a ninth of them. request_burst asks whether one client carries a
-// fifth of a server's rise, so the server's own heaviest client is what it
-// needs; the site's heaviest could be a crawler at another server.
-type topReq [topReqK]struct {
-	a netip.Addr
-	n uint64
-}
-
-// add counts one request from a.
-func (t *topReq) add(a netip.Addr) {
-	free := -1
-	for i := range t {
-		switch {
-		case t[i].n > 0 && t[i].a == a:
-			t[i].n++
-			return
-		case t[i].n == 0 && free < 0:
-			free = i
-		}
-	}
-	if free >= 0 {
-		t[free].a, t[free].n = a, 1
-		return
-	}
-	for i := range t {
-		t[i].n--
-	}
-}
-
-// merge adds o's counts to t, keeping the topReqK largest less the next
-// one's count (the Misra–Gries merge, which keeps its error bound).
-func (t *topReq) merge(o *topReq) {
-	var all [2 * topReqK]struct {
-		a netip.Addr
-		n uint64
-	}
-	n := 0
-	for _, src := range [2]*topReq{t, o} {
-		for _, x := range src {
-			if x.n == 0 {
-				continue
-			}
-			j := 0
-			for j < n && all[j].a != x.a {
-				j++
-			}
-			if j == n {
-				all[n].a = x.a
-				n++
-			}
-			all[j].n += x.n
-		}
-	}
-	slices.SortFunc(all[:n], func(x, y struct {
-		a netip.Addr
-		n uint64
-	}) int {
-		return cmp.Compare(y.n, x.n)
-	})
-	var cut uint64
-	if n > topReqK {
-		cut = all[topReqK].n
-	}
-	*t = topReq{}
-	for i := range min(n, topReqK) {
-		if all[i].n > cut {
-			t[i].a, t[i].n = all[i].a, all[i].n-cut
-		}
-	}
 }
 
 // prefixCounts are a watched prefix's counters for the open interval.
@@ -390,7 +311,6 @@ type serverSnap struct {
 	f      Features
 	ttl    [4]uint64
 	synSrc *sketch.HyperLogLog
-	req    topReq
 }
 
 func cloneHLL(h *sketch.HyperLogLog) *sketch.HyperLogLog {
@@ -426,13 +346,13 @@ func (k *keyed) snapshot() *keyedSnap {
 		if c.f == (Features{}) {
 			continue
 		}
-		ss := serverSnap{addr: k.srvAddr[i], f: c.f, ttl: c.ttl, req: c.req}
+		ss := serverSnap{addr: k.srvAddr[i], f: c.f, ttl: c.ttl}
 		if c.f.SYN > 0 {
 			ss.synSrc = cloneHLL(c.synSrc)
 			c.synSrc.Reset()
 		}
 		s.servers = append(s.servers, ss)
-		c.f, c.ttl, c.req = Features{}, [4]uint64{}, topReq{}
+		c.f, c.ttl = Features{}, [4]uint64{}
 	}
 	clear(k.pfx)
 	k.clientHello.Reset()

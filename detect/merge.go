@@ -75,7 +75,6 @@ func (m *merged) add(k *keyedSnap) {
 			x.ttl[i] |= s.ttl[i]
 		}
 		mergeHLL(&x.synSrc, s.synSrc)
-		x.req.merge(&s.req)
 	}
 	for i := range min(len(m.prefixes), len(k.prefixes)) {
 		m.prefixes[i].syn += k.prefixes[i].syn
