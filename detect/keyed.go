@@ -212,9 +212,10 @@ func clientPrefix(a netip.Addr) netip.Prefix {
 func (k *keyed) knowsDark() bool { return len(k.srv) > 0 && len(k.srv) < k.maxServers }
 
 // packet accounts the keyed features of one packet of flow fl (nil when the
-// flow table had no room) from client, whose hash h is set when syn says
-// the packet is a client's SYN (without ACK); dark says
-// that its destination never answered. A SYN to a dark address is a probe of
+// flow table had no room) with client as its client. syn says the packet is
+// a client's SYN (without ACK), and then h is the client's hash (computed
+// once per packet by the analyzer); dark says that the SYN's destination
+// never answered. A SYN to a dark address is a probe of
 // unused address space, not an attempt at a server: it counts as a source
 // and in no SYN figure (a scanner's sweep of a network is not a burst of
 // requests from its prefix).
