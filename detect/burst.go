@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/monitor443/monitor443/detect/baseline"
+	"github.com/monitor443/monitor443/detect/sketch"
 )
 
 // request_burst at global and server scope counts ClientHellos with the
@@ -34,6 +35,19 @@ import (
 //     minutes as word spreads (Jung, Krishnamurthy and Rabinovich 2002), so
 //     by the time its rise is certain the minute before it was already
 //     busier than normal.
+//   - or the rise came from clients that each send far more than clients
+//     do (intensity): a crowd adds visitors, and each sends about what a
+//     visitor sends; a bot tool adds requests per client, since a burst
+//     of a few hundred hosts at one request a second each needs no more
+//     hosts than that. So the window's TCP hellos above their learned
+//     number are weighed against the clients above the learned number of
+//     clients (distinct sources of TCP hellos, counted with a
+//     HyperLogLog): the added clients must each carry at least
+//     intensityRatio times the learned hellos per client, with the added
+//     clients taken onsetZ standard deviations high. Under a load that
+//     scales the site's visitors, both rise together and the ratio stays
+//     near the learned one; a busy minute, a crowd or a release wave adds
+//     clients with their hellos.
 //
 // and the rise is spread over many clients: the heaviest client of the
 // window carries less than a fifth of it (a rise of hundreds of clients has
@@ -56,7 +70,13 @@ import (
 // join no stack mix (their JA4 differs from the same browser's over TCP),
 // so a burst over QUIC alone is found by its onset, not by its mix.
 //
-// Limits: the mix is learned over all servers, so a burst against one server
+// Limits: the intensity needs the burst's hosts to be few for their
+// hellos: a burst of a site's usual rate spread over as many hosts as
+// the site has visitors (each host at a visitor's rate) adds clients like a
+// crowd and is judged by its mix and its onset alone; and a step of many
+// clients that each carry many users at once (the NAT gateways of offices
+// that open together) looks like it, when none of them carries a fifth of
+// the rise. The mix is learned over all servers, so a burst against one server
 // of a large site moves it less than the same burst against the whole site;
 // the heaviest client is the whole site's too (hellos are kept by client, not
 // by client and server), so at server scope a client that is heavy at
@@ -88,6 +108,17 @@ const (
 	// gathers over minutes has already made busier by the time its rise is
 	// certain.
 	onsetWindow = 60
+	// intensityRatio is how many times the learned hellos per client the
+	// clients a rise adds must each send for the rise to count as requests
+	// added per client rather than clients added: 3, the smallest rise the
+	// detectors are asked to find, taken per client; it leaves room for a
+	// crowd's visitors sending more than the average client in their first
+	// half-minute (a page load on a cold cache opens several connections).
+	intensityRatio = 3
+	// intensityMemory is the memory, in intervals, of the learned hellos
+	// and clients per window: five minutes, the count test's memory
+	// (baseline.CountConfig.Memory), since both follow the daily cycle.
+	intensityMemory = 300
 	// onsetZ is how many standard deviations the rise must stand above the
 	// minute before it (see steep): 3σ, the level this file uses for "not
 	// normal" elsewhere, one chance in about 700 for a steady rate; it is
@@ -104,15 +135,63 @@ type stackMix struct {
 	ring    [mixWindow]map[uint64]uint64
 	clients [mixWindow]map[netip.Addr]uint64 // hellos by client, same intervals
 	n       int
+
+	// The intensity's window: TCP hellos and their clients per interval
+	// (src nil when none), the window's sums (winH hellos from about winD
+	// clients), and their learned values (lH, lD over lN windows).
+	tcp        [mixWindow]float64
+	src        [mixWindow]*sketch.HyperLogLog
+	union      *sketch.HyperLogLog
+	winH, winD float64
+	lH, lD     float64
+	lN         int
 }
 
-func newStackMix() *stackMix { return &stackMix{learned: map[uint64]float64{}} }
+func newStackMix() *stackMix {
+	return &stackMix{learned: map[uint64]float64{}, union: must(sketch.NewHyperLogLog(helloHLLPrecision))}
+}
 
-// push records one interval's hellos by stack and by client.
-func (x *stackMix) push(fp map[uint64]uint64, clients map[netip.Addr]uint64) {
-	x.ring[x.n%mixWindow] = fp
-	x.clients[x.n%mixWindow] = clients
+// push records one interval's hellos by stack and by client, its TCP
+// hellos and the HyperLogLog of their clients (nil for none).
+func (x *stackMix) push(fp map[uint64]uint64, clients map[netip.Addr]uint64, tcp float64, src *sketch.HyperLogLog) {
+	i := x.n % mixWindow
+	x.ring[i] = fp
+	x.clients[i] = clients
+	x.tcp[i], x.src[i] = tcp, src
 	x.n++
+	x.winH = 0
+	x.union.Reset()
+	for j := range min(x.n, mixWindow) {
+		x.winH += x.tcp[j]
+		if x.src[j] != nil {
+			_ = x.union.Merge(x.src[j]) // one shape
+		}
+	}
+	x.winD = x.union.Estimate()
+}
+
+// helloHLLErr is the relative standard error of the clients' count,
+// 1.04/√m for m registers (Flajolet et al. 2007); linear counting does
+// better at the counts of a small site, so it is an upper bound.
+var helloHLLErr = 1.04 / math.Sqrt(float64(int(1)<<helloHLLPrecision))
+
+// intensity returns the window's TCP hellos above their learned number
+// (dh), its clients above their learned number taken onsetZ standard
+// deviations high (dd), and the learned hellos per client (r0). A rise is
+// intense when dh ≥ intensityRatio · r0 · dd: the clients it added, however
+// many the noise allows, each sent intensityRatio times what a client
+// normally sends. ok is false until intensityMemory windows are learned.
+func (x *stackMix) intensity() (dh, dd, r0 float64, ok bool) {
+	if x.lN < intensityMemory || x.lD < 1 || x.n < mixWindow {
+		return 0, 0, 0, false
+	}
+	r0 = x.lH / x.lD
+	dh = x.winH - x.lH
+	// The clients vary as a Poisson count would and the estimate adds its
+	// own error; both widen the allowance.
+	sd := math.Sqrt(x.lD + (helloHLLErr*x.lD)*(helloHLLErr*x.lD))
+	dd = max(0, x.winD-x.lD) + onsetZ*sd
+	return dh, dd, r0, true
 }
 
 // topClient returns the most hellos one client sent over the window.
@@ -142,6 +221,12 @@ func (x *stackMix) learn() {
 	}
 	if x.n == 0 {
 		return
+	}
+	if x.n >= mixWindow {
+		a := 1 / float64(min(x.lN+1, intensityMemory))
+		x.lH += a * (x.winH - x.lH)
+		x.lD += a * (x.winD - x.lD)
+		x.lN++
 	}
 	for k, c := range x.ring[(x.n-1)%mixWindow] {
 		if _, ok := x.learned[k]; !ok && len(x.learned) >= maxMixStacks {
@@ -315,12 +400,19 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	ev := fmt.Sprintf("ClientHellos %s/s (over TCP, and QUIC connections that returned) against the learned %s/s: evidence %.0f nats", fmtSmall(vd.Value), fmtSmall(vd.Expected), fs.cnt.Sum())
 	spread := winExcess > 0 && top < 0.2*winExcess
 	expBefore := vd.Expected * s.ivSec * onsetWindow // hellos the minute before should have held
+	dh, dd, r0, iok := s.mix.intensity()
+	intense := iok && dh > 0 && dh >= intensityRatio*r0*dd
 	switch {
 	case spread && ok && beyond >= 0.25*mixExcess:
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
 			beyond, ivs*s.ivSec, n, top))}
+	case spread && intense:
+		fs.since = 0
+		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
+			"requests added per client, not clients: the last %.0f s's %.0f TCP hellos above the learned %.0f came from at most %.0f more clients than usual, at least %.1f each against %.1f a client normally, and no client sent more than %.0f (a crowd adds visitors, who each send what visitors send)",
+			ivs*s.ivSec, dh, s.mix.lH, dd, dh/dd, r0, top))}
 	case spread && bn == onsetWindow && runN >= 3*vd.Expected*s.ivSec*float64(rl) && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore) &&
 		steep(runN, before, float64(rl), fs.cnt.Dispersion()):
 		fs.since = 0

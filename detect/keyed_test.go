@@ -111,6 +111,7 @@ func TestKeyedSnapshot(t *testing.T) {
 	k.hello(c1, []byte("a.example"), 1)
 	k.hello(c1, []byte("a.example"), 1)
 	k.hello(c2, []byte("b.example"), 2)
+	k.hello(netip.MustParseAddr("192.0.2.77"), nil, 0) // over QUIC
 	s := k.snapshot()
 	m := newMerged(1)
 	m.add(s)
@@ -137,8 +138,12 @@ func TestKeyedSnapshot(t *testing.T) {
 	if got := estimate(m.synSources); got < 1.9 || got > 2.1 {
 		t.Errorf("unique SYN sources = %v, want 2", got)
 	}
+	// The clients of TCP hellos: c1 and c2, not the QUIC client.
+	if got := estimate(m.helloSrc); got < 1.9 || got > 2.1 {
+		t.Errorf("clients of TCP hellos = %v, want 2", got)
+	}
 	// After the snapshot, the worker's state is empty.
-	if s2 := k.snapshot(); len(s2.servers) != 0 || len(s2.clientHello) != 0 || s2.helloCM != nil {
+	if s2 := k.snapshot(); len(s2.servers) != 0 || len(s2.clientHello) != 0 || s2.helloCM != nil || s2.helloSrc != nil {
 		t.Errorf("snapshot after reset not empty: %+v", s2)
 	}
 }

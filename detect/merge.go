@@ -25,6 +25,7 @@ type merged struct {
 	sources     *sketch.HyperLogLog
 	synSources  *sketch.HyperLogLog
 	quicSources *sketch.HyperLogLog
+	helloSrc    *sketch.HyperLogLog // clients of TCP ClientHellos, nil when none
 }
 
 func newMerged(watched int) *merged {
@@ -96,6 +97,7 @@ func (m *merged) add(k *keyedSnap) {
 	mergeHLL(&m.sources, k.sources)
 	mergeHLL(&m.synSources, k.synSources)
 	mergeHLL(&m.quicSources, k.quicSources)
+	mergeHLL(&m.helloSrc, k.helloSrc)
 }
 
 // helloCount returns the client's ClientHellos in the interval. A

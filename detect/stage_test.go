@@ -763,6 +763,81 @@ func TestSteepOnset(t *testing.T) {
 	}
 }
 
+// TestBurstIntensity: a site of 20 hellos a second, each from one of
+// 100,000 clients (so about one hello per client in a half-minute), learns
+// its hellos per client. Then the hellos rise to 2.5 times, with the usual
+// mix of stacks, after a normal minute: too small a step for the abrupt
+// onset (which asks three times the learned rate) and no shift of the mix.
+// When 30 hosts send one hello a second each, the rise is requests added
+// per client and request_burst fires at global scope, naming that
+// evidence, within 20 s, and nothing of it is learned while it lasts;
+// when 30 new visitors a second send one each, it is a crowd and nothing
+// alerts.
+func TestBurstIntensity(t *testing.T) {
+	t.Parallel()
+	for _, bots := range []bool{false, true} {
+		t.Run(fmt.Sprint("bots=", bots), func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			t0 := int64(1_700_000_000) * sec
+			r := rand.New(rand.NewPCG(1, 2))
+			const onset = 900
+			fresh := 0
+			var lH, lD float64
+			for i := range onset + 60 {
+				m := newMerged(0)
+				src := must(sketch.NewHyperLogLog(helloHLLPrecision))
+				hello := func(a netip.Addr, j int) {
+					m.fp[uint64(1+j%8)]++ // the usual mix: eight stacks
+					m.clientHello[a]++
+					src.Add(sketch.HashAddr(a))
+				}
+				n := 0
+				for ; n < 20; n++ {
+					c := r.IntN(100_000)
+					hello(netip.AddrFrom4([4]byte{10, byte(c >> 16), byte(c >> 8), byte(c)}), n)
+				}
+				if i >= onset {
+					for b := range 30 {
+						a := netip.AddrFrom4([4]byte{198, 51, 100, byte(b)})
+						if !bots {
+							fresh++
+							a = netip.AddrFrom4([4]byte{172, 16, byte(fresh >> 8), byte(fresh)})
+						}
+						hello(a, n)
+						n++
+					}
+				}
+				m.helloSrc = src
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: uint64(n)}, m)
+				if i == onset+20 {
+					lH, lD = st.mix.lH, st.mix.lD
+				}
+			}
+			// Nothing of the burst is learned while it is judged.
+			if bots && (st.mix.lH != lH || st.mix.lD != lD) {
+				t.Errorf("learned hellos and clients per window moved during the burst: %.0f, %.0f to %.0f, %.0f", lH, lD, st.mix.lH, st.mix.lD)
+			}
+			var global *Anomaly
+			for i := range *out {
+				if a := &(*out)[i]; a.Kind == KindRequestBurst && a.Scope == ScopeGlobal && a.State == StateFiring && global == nil {
+					global = a
+				}
+			}
+			switch {
+			case !bots && global != nil:
+				t.Errorf("a crowd of new visitors alerted: %s", global.Detail)
+			case bots && global == nil:
+				t.Errorf("30 hosts at one hello a second each did not alert; events %+v", *out)
+			case bots && !strings.Contains(global.Detail, "requests added per client"):
+				t.Errorf("detail %q does not name the requests added per client", global.Detail)
+			case bots && global.Start.After(time.Unix(0, t0+(onset+20)*sec)):
+				t.Errorf("fired at %v, more than 20 s after the onset", global.Start.Sub(time.Unix(0, t0+onset*sec)))
+			}
+		})
+	}
+}
+
 // TestClientBurst: at client scope a key's mean rate over the k-of-n
 // window is judged against the band of what the heaviest client normally
 // does. An hour of visitors opening a page's six connections in one second,
@@ -1165,5 +1240,50 @@ func TestClientWindowsPersistence(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIntensityScaleInvariant: the intensity judges hellos per added
+// client, so its verdict does not depend on the site's size. At 20, 200
+// and 2,000 hellos a second, each from a fresh client, a rise to 2.5
+// times from fresh clients (a crowd) is not intense, and the same rise
+// from hosts that each send one hello a second is, once the window holds
+// a few seconds of it.
+func TestIntensityScaleInvariant(t *testing.T) {
+	t.Parallel()
+	for _, rate := range []int{20, 200, 2000} {
+		for _, bots := range []bool{false, true} {
+			x := newStackMix()
+			fresh := 0
+			step := func(extra int) {
+				src := must(sketch.NewHyperLogLog(helloHLLPrecision))
+				for range rate {
+					fresh++
+					src.Add(sketch.HashAddr(netip.AddrFrom4([4]byte{10, byte(fresh >> 16), byte(fresh >> 8), byte(fresh)})))
+				}
+				for b := range extra {
+					a := netip.AddrFrom4([4]byte{198, 51, byte(b >> 8), byte(b)})
+					if !bots {
+						fresh++
+						a = netip.AddrFrom4([4]byte{172, byte(fresh >> 16), byte(fresh >> 8), byte(fresh)})
+					}
+					src.Add(sketch.HashAddr(a))
+				}
+				x.push(nil, nil, float64(rate+extra), src)
+			}
+			for range mixWindow + intensityMemory {
+				step(0)
+				x.learn()
+			}
+			intense := false
+			for range 15 {
+				step(3 * rate / 2)
+				dh, dd, r0, ok := x.intensity()
+				intense = ok && dh > 0 && dh >= intensityRatio*r0*dd
+			}
+			if intense != bots {
+				t.Errorf("rate %d, bots %v: intense = %v", rate, bots, intense)
+			}
+		}
 	}
 }
