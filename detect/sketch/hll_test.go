@@ -120,6 +120,23 @@ func TestHyperLogLogMerge(t *testing.T) {
 			t.Fatalf("register %d: merged %d, single %d", i, a.reg[i], all.reg[i])
 		}
 	}
+	// Every pair of register values, in every byte position of a word.
+	x, y := mustHLL(t, 7), mustHLL(t, 7)
+	for u := range uint8(62) {
+		for v := range uint8(62) {
+			for i := range x.reg {
+				x.reg[i], y.reg[i] = u+uint8(i%2), v+uint8(i%3)
+			}
+			if err := x.Merge(y); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range x.reg {
+				if want := max(u+uint8(i%2), v+uint8(i%3)); r != want {
+					t.Fatalf("max(%d, %d) at register %d = %d, want %d", u+uint8(i%2), v+uint8(i%3), i, r, want)
+				}
+			}
+		}
+	}
 	if err := a.Merge(mustHLL(t, 10)); !errors.Is(err, ErrShape) {
 		t.Errorf("merge of different precision: err = %v, want ErrShape", err)
 	}
