@@ -47,7 +47,11 @@ import (
 //     clients taken onsetZ standard deviations high. Under a load that
 //     scales the site's visitors, both rise together and the ratio stays
 //     near the learned one; a busy minute, a crowd or a release wave adds
-//     clients with their hellos.
+//     clients with their hellos. The rise must also stand out as a step
+//     against the minute before it (steep, without the abrupt onset's
+//     three times the learned rate and normal minute before): a crowd that
+//     arrives through a few large NAT pools (a mobile carrier's) adds
+//     requests per address too, but it builds up over minutes.
 //
 // and the rise is spread over many clients: the heaviest client of the
 // window carries less than a fifth of it (a rise of hundreds of clients has
@@ -408,11 +412,11 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
 			"the mix of client stacks shifted: %.0f of the last %.0f s's %.0f hellos came from TLS stacks beyond their learned share, and no client sent more than %.0f (a crowd of visitors brings the usual mix)",
 			beyond, ivs*s.ivSec, n, top))}
-	case spread && intense:
+	case spread && intense && bn == onsetWindow && steep(runN, before, float64(rl), fs.cnt.Dispersion()):
 		fs.since = 0
 		return verdict{vd: vd, cond: true, why: joinDetail(ev, fmt.Sprintf(
-			"requests added per client, not clients: the last %.0f s's %.0f TCP hellos above the learned %.0f came from at most %.0f more clients than usual, at least %.1f each against %.1f a client normally, and no client sent more than %.0f (a crowd adds visitors, who each send what visitors send)",
-			ivs*s.ivSec, dh, s.mix.lH, dd, dh/dd, r0, top))}
+			"requests added per client, not clients: the last %.0f s's %.0f TCP hellos above the learned %.0f came from at most %.0f more clients than usual, at least %.1f each against %.1f a client normally, and no client sent more than %.0f; the rise began as a step, %.0f hellos in %.0f s after %s/s in the minute before (a crowd adds visitors, who each send what visitors send, and builds up over minutes)",
+			ivs*s.ivSec, dh, s.mix.lH, dd, dh/dd, r0, top, runN, float64(rl)*s.ivSec, fmtSmall(before/(onsetWindow*s.ivSec))))}
 	case spread && bn == onsetWindow && runN >= 3*vd.Expected*s.ivSec*float64(rl) && before <= expBefore+3*math.Sqrt(fs.cnt.Dispersion()*expBefore) &&
 		steep(runN, before, float64(rl), fs.cnt.Dispersion()):
 		fs.since = 0
