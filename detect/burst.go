@@ -61,7 +61,7 @@ import (
 // heaviest clients' normal rate, so a crawler or a busy NAT gateway is not
 // compared with the whole site.
 //
-// A rise that lasts longer than the Learning period without either
+// A rise that lasts longer than the Learning period without any of this
 // evidence (an organic ramp, a long flash crowd) becomes the new normal:
 // the count test is rebased on it.
 //
