@@ -2,7 +2,6 @@ package detect
 
 import (
 	"cmp"
-	"math/bits"
 	"net/netip"
 	"slices"
 
@@ -74,9 +73,13 @@ func (k sniKey) String() string { return string(k.b[:k.n]) }
 // serverCounts are one tracked server's counters for the open interval.
 type serverCounts struct {
 	f      Features
-	ttl    [4]uint64 // set of TTLs of client SYNs
+	ttl    *ttlHist // client SYNs by TTL
 	synSrc *sketch.HyperLogLog
 }
+
+// ttlHist counts SYNs by their TTL (1 KiB per tracked server and worker,
+// bounded by MaxServers): syn_flood's spoofing evidence (ttlEvidence).
+type ttlHist [256]uint32
 
 // prefixCounts are a watched prefix's counters for the open interval.
 type prefixCounts struct {
@@ -156,7 +159,7 @@ func (k *keyed) admit(s netip.AddrPort) int32 {
 	i := int32(len(k.srv))
 	k.srvIdx[s] = i
 	k.srvAddr = append(k.srvAddr, s)
-	k.srv = append(k.srv, serverCounts{synSrc: must(sketch.NewHyperLogLog(serverHLLPrecision))})
+	k.srv = append(k.srv, serverCounts{ttl: new(ttlHist), synSrc: must(sketch.NewHyperLogLog(serverHLLPrecision))})
 	return i
 }
 
@@ -255,7 +258,7 @@ func (k *keyed) packet(p *capture.Packet, fl *flow.Flow, client netip.Addr, h ui
 	k.pfxSYN.Offer(clientPrefix(client), 1)
 	if sc != nil {
 		sc.synSrc.Add(h)
-		sc.ttl[p.TTL>>6] |= 1 << (p.TTL & 63)
+		sc.ttl[p.TTL]++
 	}
 	for i, w := range k.watch {
 		if w.Contains(client) {
@@ -320,7 +323,7 @@ type keyedSnap struct {
 type serverSnap struct {
 	addr   netip.AddrPort
 	f      Features
-	ttl    [4]uint64
+	ttl    *ttlHist // nil without SYNs
 	synSrc *sketch.HyperLogLog
 }
 
@@ -361,13 +364,16 @@ func (k *keyed) snapshot() *keyedSnap {
 		if c.f == (Features{}) {
 			continue
 		}
-		ss := serverSnap{addr: k.srvAddr[i], f: c.f, ttl: c.ttl}
+		ss := serverSnap{addr: k.srvAddr[i], f: c.f}
 		if c.f.SYN > 0 {
 			ss.synSrc = cloneHLL(c.synSrc)
 			c.synSrc.Reset()
+			h := *c.ttl
+			ss.ttl = &h
+			clear(c.ttl[:])
 		}
 		s.servers = append(s.servers, ss)
-		c.f, c.ttl = Features{}, [4]uint64{}
+		c.f = Features{}
 	}
 	clear(k.pfx)
 	k.clientHello.Reset()
@@ -422,10 +428,9 @@ func (k *keyed) pairs() (bytes, conns []sketch.Entry[pair]) {
 	return bytes, conns
 }
 
-func ttlCount(t [4]uint64) int {
-	n := 0
-	for _, w := range t {
-		n += bits.OnesCount64(w)
+// add adds o's counts to h.
+func (h *ttlHist) add(o *ttlHist) {
+	for i, n := range o {
+		h[i] += n
 	}
-	return n
 }

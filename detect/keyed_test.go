@@ -119,8 +119,10 @@ func TestKeyedSnapshot(t *testing.T) {
 	if got := m.servers[srv].f.SYN; got != 6 {
 		t.Errorf("server SYN = %d, want 6", got)
 	}
-	if got := ttlCount(m.servers[srv].ttl); got != 2 {
-		t.Errorf("distinct TTLs = %d, want 2", got)
+	if h := m.servers[srv].ttl; h == nil {
+		t.Error("no SYNs by TTL")
+	} else if h[64] != 4 || h[128] != 2 {
+		t.Errorf("SYNs by TTL: %d at 64 and %d at 128, want 4 and 2", h[64], h[128])
 	}
 	if got := m.prefixes[0]; got != (prefixCounts{syn: 4}) {
 		t.Errorf("watched prefix = %+v, want 4 SYN", got)

@@ -72,8 +72,11 @@ func (m *merged) add(k *keyedSnap) {
 			m.servers[s.addr] = x
 		}
 		x.f.Add(&s.f)
-		for i := range x.ttl {
-			x.ttl[i] |= s.ttl[i]
+		if s.ttl != nil {
+			if x.ttl == nil {
+				x.ttl = new(ttlHist)
+			}
+			x.ttl.add(s.ttl)
 		}
 		mergeHLL(&x.synSrc, s.synSrc)
 	}

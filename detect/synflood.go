@@ -92,8 +92,9 @@ func (st *synFloodState) unanswered(f *Features) uint64 {
 }
 
 // explain judges whether a SYN flood's sources look spoofed: nearly as
-// many unique sources as SYNs (each source sends about one), a wide spread
-// of TTLs, and few completed handshakes.
+// many unique sources as SYNs (each source sends about one), few completed
+// handshakes and, where the SYNs' TTLs are known (at a tracked server),
+// TTLs that no crowd of real hosts shows (see ttlEvidence).
 func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 	m, srv := in.m, in.srv
 	if m == nil {
@@ -101,14 +102,20 @@ func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 	}
 	var syn, hs uint64
 	var uniq float64
-	ttls := -1
+	var ttl ttlHist
 	if srv != nil {
-		syn, hs, uniq, ttls = srv.f.SYN, srv.f.Handshakes, estimate(srv.synSrc), ttlCount(srv.ttl)
+		syn, hs, uniq = srv.f.SYN, srv.f.Handshakes, estimate(srv.synSrc)
+		if srv.ttl != nil {
+			ttl = *srv.ttl
+		}
 	} else {
 		uniq = estimate(m.synSources)
 		for _, x := range m.servers {
 			syn += x.f.SYN
 			hs += x.f.Handshakes
+			if x.ttl != nil {
+				ttl.add(x.ttl)
+			}
 		}
 	}
 	if syn == 0 {
@@ -117,18 +124,107 @@ func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 	ratio := uniq / float64(syn)
 	compl := float64(hs) / float64(syn)
 	spoofed := ratio >= s.cfg.SpoofedSourceRatio && compl < 0.5 && syn >= 20
-	if ttls >= 0 {
-		spoofed = spoofed && ttls >= 16
-	}
-	a.Spoofed = spoofed
 	a.UniqueSources = math.Round(uniq)
 	d := fmt.Sprintf("%d SYNs from about %.0f unique sources (%.2f per SYN), handshake completion %.0f%%", syn, uniq, ratio, 100*compl)
-	if ttls >= 0 {
-		d += fmt.Sprintf(", %d distinct TTLs", ttls)
+	if forged, why, ok := ttlEvidence(&ttl, uniq); ok {
+		spoofed = spoofed && forged
+		d += ", " + why
 	}
+	a.Spoofed = spoofed
 	if spoofed {
 		a.Severity = SeverityCritical.String()
 		d += ": the sources look spoofed"
 	}
 	return d
+}
+
+// TTL evidence of forged sources. A TTL seen here is the sender's initial
+// TTL less the hops on its path. Stacks start at 64 (Linux, macOS, the
+// BSDs, Android, iOS), 128 (Windows) or 255 (network equipment, some
+// Unix), and internet paths are rarely longer than ttlMaxHops hops
+// (measured path lengths centre on 15 to 20), so real hosts arrive with
+// TTLs in the bands just below those values, spread over the hop counts of
+// their different paths. Forged sources show one of two things instead:
+//
+//   - one sender's path: however many sources the SYNs claim, they left
+//     one machine over one route, so one or two TTLs (a route that changed,
+//     a tool that alternates) carry most of the SYNs. Hundreds of real
+//     hosts do not agree on their hop count like that. (Both public
+//     captures of spoofed floods in the shared test data show exactly two
+//     values, 242 and 244, over thousands of sources.)
+//   - random TTLs: a tool that draws the TTL at random puts many values
+//     outside every band (65 to 87 and 129 to 214 take paths of more than
+//     40 hops), where real paths almost never arrive.
+//
+// Sources behind one NAT gateway or on one LAN share a path too, but they
+// complete their handshakes, which explain requires not to be the case
+// before it asks.
+const (
+	ttlMaxHops = 40
+	// ttlOnePathShare: the two most common TTLs carry at least half of the
+	// SYNs. A spoofed verdict already needs most SYNs unanswered, so the
+	// flood is most of the SYNs, and the server's ordinary clients, with
+	// their spread of TTLs, the rest.
+	ttlOnePathShare = 0.5
+	// ttlOnePathSources is the least number of unique sources for one
+	// path to say anything: a handful of hosts may share a hop count.
+	ttlOnePathSources = 20
+	// ttlRandomMin and ttlRandomShare: at least 16 distinct values of
+	// which a quarter lie outside every band. Values drawn at random over
+	// the byte's range fall outside in 43 % of draws.
+	ttlRandomMin   = 16
+	ttlRandomShare = 0.25
+)
+
+// ttlPlausible reports whether a host with a common initial TTL could have
+// sent a packet that arrives with ttl.
+func ttlPlausible(ttl int) bool {
+	for _, init := range [...]int{64, 128, 255} {
+		if ttl <= init && init-ttl <= ttlMaxHops {
+			return true
+		}
+	}
+	return false
+}
+
+// ttlEvidence judges the TTLs of a flood's SYNs (counts by value) from
+// uniq unique sources and says why; ok is false without SYNs.
+func ttlEvidence(h *ttlHist, uniq float64) (forged bool, why string, ok bool) {
+	var total, top1, top2 uint64
+	distinct, odd := 0, 0
+	for v, c := range h {
+		if c == 0 {
+			continue
+		}
+		n := uint64(c)
+		total += n
+		distinct++
+		if !ttlPlausible(v) {
+			odd++
+		}
+		switch {
+		case n > top1:
+			top1, top2 = n, top1
+		case n > top2:
+			top2 = n
+		}
+	}
+	if total == 0 {
+		return false, "", false
+	}
+	why = fmt.Sprintf("%d distinct TTLs", distinct)
+	share := float64(top1+top2) / float64(total)
+	switch {
+	case share >= ttlOnePathShare && uniq >= ttlOnePathSources:
+		if distinct > 2 {
+			why += fmt.Sprintf(", two of them on %.0f%% of the SYNs", 100*share)
+		}
+		return true, why + ": one sender's path", true
+	case distinct >= ttlRandomMin && float64(odd) >= ttlRandomShare*float64(distinct):
+		return true, fmt.Sprintf("%s, %d of them from no common initial TTL within %d hops: drawn at random", why, odd, ttlMaxHops), true
+	}
+	if odd > 0 {
+		why += fmt.Sprintf(" (%d outside the bands of real paths)", odd)
+	}
+	return false, why, true
 }
