@@ -109,10 +109,11 @@ func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 			ttl = *srv.ttl
 		}
 	} else {
-		uniq = estimate(m.synSources)
+		// The global figures count the attempts at every address that is
+		// not dark, tracked as a server or not (a victim that never
+		// answered is never tracked); TTLs are counted at servers.
+		syn, hs, uniq = in.f.SYN-min(in.f.SYN, in.f.DarkSYNs), in.f.Handshakes, estimate(m.synSources)
 		for _, x := range m.servers {
-			syn += x.f.SYN
-			hs += x.f.Handshakes
 			if x.ttl != nil {
 				ttl.add(x.ttl)
 			}
