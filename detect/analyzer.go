@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"net/netip"
 	"sync"
 
 	"github.com/monitor443/monitor443/capture"
@@ -105,8 +106,9 @@ func (a *analyzer) observe(p *capture.Packet) {
 	}
 	if p.Proto == capture.ProtoUDP {
 		if fl != nil && a.quic != nil {
-			before, inits, ret := f.ClientHellos, f.QUICInitials, f.QUICReturned
+			before, inits, ret, conns, retLate := f.ClientHellos, f.QUICInitials, f.QUICReturned, f.QUICConns, f.QUICReturnedLate
 			a.quic.observe(fl, p, f)
+			a.quicSources(f, client, f.QUICConns != conns, f.QUICReturned != ret, f.QUICReturnedLate != retLate)
 			if f.QUICInitials != inits && a.keys != nil {
 				a.keys.quicInitial(client)
 			}
@@ -180,6 +182,38 @@ func (a *analyzer) sources(f *Features, ev flow.Events, h uint64, syn, dark, lat
 			f.HandshakeSourceRepeats++
 			if late {
 				f.HandshakeLateSourceRepeats++
+			}
+		}
+	}
+}
+
+// quicSources accounts, at the global scope, the QUIC connections begun
+// (began) and returned (returned, late when the connection began before
+// the interval) by a client that already began or returned one in the
+// interval: one actor's clump is one event for quic_flood, as for
+// syn_flood (see srcSet). A browser that opens QUIC connections to several
+// of a site's addresses at once, over a path that drops UDP, is one
+// client's decision, not a crowd of failed attempts; each source of a
+// spoofed flood is new and keeps its full count. The price: one host that
+// floods with Initials from its real address is one event an interval,
+// found by its persistence rather than its volume.
+func (a *analyzer) quicSources(f *Features, client netip.Addr, began, returned, late bool) {
+	if !began && !returned {
+		return
+	}
+	h := sketch.HashAddr(client)
+	if began && a.srcs.mark(h, srcQUIC) {
+		f.QUICSourceRepeats++
+	}
+	if returned {
+		m := srcQUICReturn
+		if late {
+			m = srcQUICReturnL
+		}
+		if a.srcs.mark(h, m) {
+			f.QUICReturnSourceRepeats++
+			if late {
+				f.QUICReturnLateSourceRepeats++
 			}
 		}
 	}

@@ -48,6 +48,12 @@ type Features struct {
 	// HandshakeLateSourceRepeats those of them that are also in
 	// HandshakesLate. Global scope only (see detect.srcSet).
 	SYNSourceRepeats, HandshakeSourceRepeats, HandshakeLateSourceRepeats uint64
+	// QUICSourceRepeats, QUICReturnSourceRepeats and
+	// QUICReturnLateSourceRepeats are the same for QUIC: new connections
+	// (in QUICConns) and returned ones (in QUICReturned, and of those in
+	// QUICReturnedLate) whose client already made one in the interval.
+	// Global scope only.
+	QUICSourceRepeats, QUICReturnSourceRepeats, QUICReturnLateSourceRepeats uint64
 	// HalfOpen is the number of half-open flows at the interval's end.
 	HalfOpen uint64
 }
@@ -82,6 +88,9 @@ func (f *Features) Add(o *Features) {
 	f.SYNSourceRepeats += o.SYNSourceRepeats
 	f.HandshakeSourceRepeats += o.HandshakeSourceRepeats
 	f.HandshakeLateSourceRepeats += o.HandshakeLateSourceRepeats
+	f.QUICSourceRepeats += o.QUICSourceRepeats
+	f.QUICReturnSourceRepeats += o.QUICReturnSourceRepeats
+	f.QUICReturnLateSourceRepeats += o.QUICReturnLateSourceRepeats
 	f.HalfOpen += o.HalfOpen
 }
 

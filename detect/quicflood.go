@@ -55,7 +55,7 @@ type quicFloodState struct {
 
 func (st *quicFloodState) score(s *stage, tr *track, in *input) verdict {
 	f := in.f
-	u := st.pending.step(f.QUICConns, f.QUICReturned, f.QUICReturnedLate)
+	u := st.unreturned(f)
 	st.ret += hsAlpha * (float64(f.QUICReturned) - st.ret)
 	prior := priorScanRate*s.ivSec*float64(max(1, s.knownServers(tr))) + priorFailShare*st.ret
 	vd := st.cnt.Step(float64(u), prior, in.learn)
@@ -66,6 +66,16 @@ func (st *quicFloodState) score(s *stage, tr *track, in *input) verdict {
 	}
 	v.aboveStatic(s.rate(f.QUICInitials), in.static, "client Initials ")
 	return v
+}
+
+// unreturned returns the QUIC connection attempts that no client datagram
+// followed, counting a client's attempts and returns within an interval
+// once each (see analyzer.quicSources).
+func (st *quicFloodState) unreturned(f *Features) uint64 {
+	n := f.QUICConns - min(f.QUICConns, f.QUICSourceRepeats)
+	done := f.QUICReturned - min(f.QUICReturned, f.QUICReturnSourceRepeats)
+	late := f.QUICReturnedLate - min(f.QUICReturnedLate, f.QUICReturnLateSourceRepeats)
+	return st.pending.step(n, done, late)
 }
 
 func (st *quicFloodState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
