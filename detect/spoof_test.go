@@ -62,4 +62,3 @@ func TestTTLEvidence(t *testing.T) {
 		t.Error("no SYNs: evidence reported")
 	}
 }
-

@@ -37,12 +37,12 @@ type srcSlot struct {
 
 // The marks a source can carry in one interval.
 const (
-	srcAttempt    uint8 = 1 << iota // made a new attempt at a server
-	srcHandshake                    // completed a handshake begun in the interval
-	srcHandshakeL                   // completed one begun before (late)
-	srcQUIC                         // began a QUIC connection
-	srcQUICReturn                   // returned a QUIC connection begun in the interval
-	srcQUICReturnL                  // returned one begun before (late)
+	srcAttempt     uint8 = 1 << iota // made a new attempt at a server
+	srcHandshake                     // completed a handshake begun in the interval
+	srcHandshakeL                    // completed one begun before (late)
+	srcQUIC                          // began a QUIC connection
+	srcQUICReturn                    // returned a QUIC connection begun in the interval
+	srcQUICReturnL                   // returned one begun before (late)
 )
 
 const (
