@@ -165,8 +165,10 @@ const (
 	NightlyBackup
 	// QUICFlood sends QUIC version 1 client Initials, each a valid
 	// 1200-byte packet with a ClientHello for a new connection, from
-	// spoofed random sources to one server's UDP port 443. Rate is
-	// Initials per second; nothing answers.
+	// spoofed random sources to one server's UDP port 443, or, when
+	// Sources is set, from that many real hosts (fixed addresses, TTLs of
+	// a real path), which never return either. Rate is Initials per
+	// second; nothing answers.
 	QUICFlood
 	// DistributedBurst sends short TLS requests (one exchange, a small
 	// response) from Sources clients (default 600): 80% of them existing
@@ -294,8 +296,9 @@ type Event struct {
 	// Target is the index of the target server (0 is the busiest). -1 means
 	// every server, for RequestBurst only.
 	Target int
-	// Sources is the number of source hosts (BotnetFlood, FlashCrowd) or
-	// flows (BandwidthSpike, NightlyBackup); zero means the kind's default.
+	// Sources is the number of source hosts (BotnetFlood, FlashCrowd, and
+	// QUICFlood, which spoofs without it) or flows (BandwidthSpike,
+	// NightlyBackup); zero means the kind's default.
 	Sources int
 	// CompleteFraction is, for BotnetFlood, the fraction of connections
 	// that complete the handshake.

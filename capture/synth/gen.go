@@ -311,6 +311,15 @@ func (g *Generator) makeEvents() {
 				}
 				g.clients = append(g.clients, c)
 			}
+		case QUICFlood:
+			if e.Sources > 0 {
+				s.pool, s.poolN = len(g.clients), e.Sources
+				for range s.poolN {
+					c := g.newClient(StackGo)
+					c.useV6 = false
+					g.clients = append(g.clients, c)
+				}
+			}
 		case FlashCrowd:
 			s.pool, s.poolN = len(g.clients), e.sources()
 			for range s.poolN {
@@ -377,7 +386,7 @@ func (g *Generator) makeEvents() {
 			}
 			te := TruthEvent{Kind: e.Kind, Start: time.Unix(0, t0).In(g.cfg.Start.Location()),
 				End: time.Unix(0, min(t0+dur, g.end)).In(g.cfg.Start.Location()), Rate: rate,
-				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood || e.Kind == QUICFlood, Sources: e.sources(),
+				RateUnit: e.Kind.RateUnit(), Spoofed: e.Kind == SYNFlood || e.Kind == QUICFlood && e.Sources == 0, Sources: e.sources(),
 				Label: e.Label, Class: e.Kind.Class(), Detectors: DetectorIDs(strings.Join(e.Kind.Detectors(), ",")), Factor: e.Factor,
 				Server: e.Target}
 			if e.TargetLatency > 0 {
@@ -391,7 +400,7 @@ func (g *Generator) makeEvents() {
 				}
 				te.TargetName = srv.names[0]
 			}
-			if e.Kind == SYNFlood || e.Kind == QUICFlood {
+			if te.Spoofed {
 				te.Sources = 0
 			}
 			g.truth.Events = append(g.truth.Events, te)

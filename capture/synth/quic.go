@@ -287,6 +287,11 @@ func (g *Generator) appendSealed(b []byte, n int) []byte {
 func (g *Generator) floodQUIC(s *source, t int64) {
 	srv := &g.servers[s.target]
 	ep, v := g.spoofedEndpoint(s.target)
+	if s.poolN > 0 {
+		// Real hosts: their own address and the TTL their path gives.
+		c := &g.clients[s.pool+g.r.intn(s.poolN)]
+		ep.cAddr, ep.cTTL = c.v4, 64-c.hops
+	}
 	var dcid, scid [8]byte
 	binary.BigEndian.PutUint64(dcid[:], g.r.u64())
 	binary.BigEndian.PutUint64(scid[:], g.r.u64())
