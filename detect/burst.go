@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"time"
 
 	"github.com/monitor443/monitor443/detect/baseline"
 	"github.com/monitor443/monitor443/detect/sketch"
@@ -107,6 +108,10 @@ const (
 	// maxMixStacks bounds the learned mix; the lightest stack is forgotten
 	// first.
 	maxMixStacks = 512
+	// mixDays is the memory, in days, of the mix learned for each hour of
+	// the day (hourMix): a week, the Record's history (baseline.Record),
+	// so that the weekday's hours and the weekend's both weigh in.
+	mixDays = 7
 	// onsetWindow is the span before the rise whose rate
 	// tells an abrupt rise from a gradual one: a minute, which a crowd that
 	// gathers over minutes has already made busier by the time its rise is
@@ -136,6 +141,18 @@ const (
 type stackMix struct {
 	learned map[uint64]float64 // decayed hello counts per stack
 	total   float64
+	// hours holds the mix learned in each hour of the (UTC) day over the
+	// last mixDays days, and hour is the newest interval's. The mix of
+	// client stacks follows the time of day: automated clients
+	// (crawlers, pollers, scanners, monitoring) keep the night, people's
+	// browsers arrive in the morning. After a night, a site's first
+	// visitors are all "beyond the learned share" of a mix learned over
+	// the last hour, though they are the usual mix for the hour; so a
+	// stack is over-represented only above both its share of the last
+	// hour and its share at this hour on the previous days.
+	hours   [24]hourMix
+	hour    int
+	day     int64
 	ring    [mixWindow]map[uint64]uint64
 	clients [mixWindow]map[netip.Addr]uint64 // hellos by client, same intervals
 	n       int
@@ -151,13 +168,54 @@ type stackMix struct {
 	lN         int
 }
 
+// hourMix is the mix of one hour of the day, decayed by day.
+type hourMix struct {
+	learned map[uint64]float64
+	total   float64
+	day     int64 // the day it was last learned on
+}
+
+// add adds one interval's hellos by stack on day, first decaying the
+// hour's mix by the days since it was last learned.
+func (h *hourMix) add(day int64, fp map[uint64]uint64) {
+	if h.learned == nil {
+		h.learned, h.day = map[uint64]float64{}, day
+	}
+	if gap := day - h.day; gap > 0 {
+		d := math.Pow(1-1.0/mixDays, float64(min(gap, 10*mixDays)))
+		h.total *= d
+		for k, v := range h.learned {
+			if v *= d; v < 1e-3 {
+				delete(h.learned, k)
+			} else {
+				h.learned[k] = v
+			}
+		}
+		h.day = day
+	}
+	for k, c := range fp {
+		if _, ok := h.learned[k]; !ok && len(h.learned) >= maxMixStacks {
+			h.total -= evictLightest(h.learned)
+		}
+		h.learned[k] += float64(c)
+		h.total += float64(c)
+	}
+}
+
 func newStackMix() *stackMix {
 	return &stackMix{learned: map[uint64]float64{}, union: must(sketch.NewHyperLogLog(helloHLLPrecision))}
 }
 
-// push records one interval's hellos by stack and by client, its TCP
-// hellos and the HyperLogLog of their clients (nil for none).
-func (x *stackMix) push(fp map[uint64]uint64, clients map[netip.Addr]uint64, tcp float64, src *sketch.HyperLogLog) {
+// push records one interval (starting at t, Unix nanoseconds): its hellos
+// by stack and by client, its TCP hellos and the HyperLogLog of their
+// clients (nil for none).
+func (x *stackMix) push(t int64, fp map[uint64]uint64, clients map[netip.Addr]uint64, tcp float64, src *sketch.HyperLogLog) {
+	const hour, day = int64(time.Hour), int64(24 * time.Hour)
+	x.day = t / day
+	if t < 0 && t%day != 0 {
+		x.day--
+	}
+	x.hour = int((t - x.day*day) / hour)
 	i := x.n % mixWindow
 	x.ring[i] = fp
 	x.clients[i] = clients
@@ -232,25 +290,29 @@ func (x *stackMix) learn() {
 		x.lD += a * (x.winD - x.lD)
 		x.lN++
 	}
-	for k, c := range x.ring[(x.n-1)%mixWindow] {
+	newest := x.ring[(x.n-1)%mixWindow]
+	for k, c := range newest {
 		if _, ok := x.learned[k]; !ok && len(x.learned) >= maxMixStacks {
-			x.evictLightest()
+			x.total -= evictLightest(x.learned)
 		}
 		x.learned[k] += float64(c)
 		x.total += float64(c)
 	}
+	x.hours[x.hour].add(x.day, newest)
 }
 
-func (x *stackMix) evictLightest() {
+// evictLightest forgets the lightest stack of a learned mix and returns
+// its weight.
+func evictLightest(m map[uint64]float64) float64 {
 	var lk uint64
 	lv := math.Inf(1)
-	for k, v := range x.learned {
+	for k, v := range m {
 		if v < lv || v == lv && k < lk {
 			lk, lv = k, v
 		}
 	}
-	x.total -= lv
-	delete(x.learned, lk)
+	delete(m, lk)
+	return lv
 }
 
 // shifted returns the hellos of the window and how many of them are beyond
@@ -271,10 +333,16 @@ func (x *stackMix) shifted() (n, beyond float64, ok bool) {
 		return n, 0, false
 	}
 	cats := float64(len(x.learned) + 1)
+	h := &x.hours[x.hour]
+	hcats := float64(len(h.learned) + 1)
 	for k, c := range w {
 		// Laplace-smoothed share, so an unseen stack has a small share
-		// rather than none.
+		// rather than none; the larger of the last hour's and this hour
+		// of the day's, once that has enough hellos.
 		p := (x.learned[k] + 0.5) / (x.total + 0.5*cats)
+		if h.total >= mixMinLearned {
+			p = max(p, (h.learned[k]+0.5)/(h.total+0.5*hcats))
+		}
 		e := n * p
 		if float64(c)-e > mixZ*math.Sqrt(e*(1-p))+1 {
 			beyond += float64(c) - e

@@ -291,7 +291,7 @@ func (s *stage) run(start int64, f *Features, m *merged) {
 			s.hysteresis(tr, in, end, v)
 		}
 	}
-	s.mix.push(m.fp, m.clientHello, float64(f.ClientHellos-min(f.ClientHellos, f.QUICHellos)), m.helloSrc)
+	s.mix.push(start, m.fp, m.clientHello, float64(f.ClientHellos-min(f.ClientHellos, f.QUICHellos)), m.helloSrc)
 	s.cw.push(m.pairBytes, m.pairConns)
 	scoped(ScopeGlobal, "", f, nil)
 	targets := make([]string, 0, len(m.servers))

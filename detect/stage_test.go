@@ -1283,7 +1283,7 @@ func TestIntensityScaleInvariant(t *testing.T) {
 					}
 					src.Add(sketch.HashAddr(a))
 				}
-				x.push(nil, nil, float64(rate+extra), src)
+				x.push(0, nil, nil, float64(rate+extra), src)
 			}
 			for range mixWindow + intensityMemory {
 				step(0)
