@@ -394,6 +394,8 @@ type burstState struct {
 	// run is how many intervals the count test has held evidence for (its
 	// sum above zero), the length of the rise so far.
 	run int
+	// now is the last interval's rate, for the static threshold.
+	now float64
 }
 
 func (st *burstState) save(prefix string, out map[string][]byte) { saveCount(st.cnt, prefix, out) }
@@ -435,7 +437,7 @@ func (st *burstState) before(skip int) (sum float64, n int) {
 // score scores one interval of a global or per-server request_burst track.
 func (st *burstState) score(s *stage, tr *track, in *input) verdict {
 	v := st.judge(s, tr, in)
-	v.aboveStatic(v.vd.Value, in.static, "")
+	v.aboveStatic(st.now, in.static, "")
 	return v
 }
 
@@ -443,6 +445,7 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 	fs, start, f := st, in.start, in.f
 	x := float64(f.ClientHellos - min(f.ClientHellos, f.QUICHellos) + f.QUICReturned)
 	vd := s.perSecond(fs.cnt.Step(x, 0, in.learn))
+	fs.now = vd.Value
 	n, k := fs.window(x)
 	if fs.cnt.Sum() == 0 {
 		fs.run = 0
@@ -458,6 +461,11 @@ func (st *burstState) judge(s *stage, tr *track, in *input) verdict {
 		fs.since = 0
 		return verdict{vd: vd}
 	}
+	// In alarm the value is the rise's rate: the larger of this interval's
+	// and the mean since the rise began. The interval that confirms an
+	// incident on a quiet server may hold no hello at all, and an alert
+	// of "0 hellos/s" says nothing of the rise it reports.
+	vd.Value = max(vd.Value, runN/(float64(rl)*s.ivSec))
 	ivs := float64(k)
 	winExcess := max(0, n-vd.Expected*s.ivSec*ivs) // the window's hellos above the learned rate
 	_, beyond, ok := s.mix.shifted()

@@ -1301,3 +1301,44 @@ func TestIntensityScaleInvariant(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstValueIsTheRise: an alert's value is the rate of the rise it
+// reports. A quiet site (a hello every 20 s from the usual mix) meets a
+// bot tool that sends three hellos every third second: most of the
+// burst's intervals hold no hello, and the alert must not say 0 hellos/s.
+func TestBurstValueIsTheRise(t *testing.T) {
+	t.Parallel()
+	st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+	t0 := int64(1_700_000_000) * sec
+	const onset = 1800
+	for i := range onset + 120 {
+		m := newMerged(0)
+		n := 0
+		if i%20 == 0 {
+			m.fp[uint64(1+i/20%8)]++
+			m.clientHello[netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})]++
+			n++
+		}
+		if i >= onset && i%3 == 0 {
+			for j := range 3 {
+				m.fp[999]++
+				m.clientHello[netip.AddrFrom4([4]byte{198, 51, 100, byte(i + j)})]++
+				n++
+			}
+		}
+		st.interval(t0+int64(i)*sec, &Features{ClientHellos: uint64(n)}, m)
+	}
+	fired := false
+	for _, a := range *out {
+		if a.Kind != KindRequestBurst || a.Scope != ScopeGlobal || a.State != StateFiring {
+			continue
+		}
+		fired = true
+		if a.Value < 0.5 || a.Value > 3 {
+			t.Errorf("alert value %.2f hellos/s, want the rise's rate (about 1/s): %s", a.Value, a.Summary)
+		}
+	}
+	if !fired {
+		t.Fatalf("no global request_burst; events %+v", *out)
+	}
+}
