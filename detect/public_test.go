@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +106,48 @@ func TestPublicQUICBrowsing(t *testing.T) {
 	for _, file := range []string{"public/suricata-verify/ja4-quic/input.pcap", "ja4/pcap/tls-sni.pcapng"} {
 		for _, a := range replayPublic(t, file, capture.DecoderConfig{TCPPorts: []uint16{443}, UDPPorts: []uint16{443}}) {
 			if a.Kind == KindQUICFlood {
+				t.Errorf("%s: %s", file, a.Summary)
+			}
+		}
+	}
+}
+
+// TestPublicCapturesRaiseNoFlood replays every other public capture of the
+// shared test data (TLS and QUIC sessions from FoxIO, Arkime, Zeek,
+// Suricata and Salesforce's JA3 traces: real clients and servers, from a
+// cold start) on port 443 with the default detection: none is a flood, a
+// burst or a bandwidth spike, so no statistical detector may alert. (The
+// TLS posture kinds may: some of these captures are SSLv3 or carry bad
+// certificates on purpose.)
+func TestPublicCapturesRaiseNoFlood(t *testing.T) {
+	t.Parallel()
+	var files []string
+	err := filepath.WalkDir(sharedTestdata, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "stopddos" {
+			return filepath.SkipDir // attacks, TestPublicSpoofedFloods
+		}
+		if ext := filepath.Ext(path); !d.IsDir() && (ext == ".pcap" || ext == ".pcapng") {
+			rel, _ := filepath.Rel(sharedTestdata, path)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("shared test data not found at %s", sharedTestdata)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 40 {
+		t.Fatalf("only %d public captures found", len(files))
+	}
+	statistical := []string{KindSYNFlood, KindQUICFlood, KindRequestBurst, KindBandwidthSpike}
+	for _, file := range files {
+		for _, a := range replayPublic(t, file, capture.DecoderConfig{TCPPorts: []uint16{443}, UDPPorts: []uint16{443}}) {
+			if slices.Contains(statistical, a.Kind) {
 				t.Errorf("%s: %s", file, a.Summary)
 			}
 		}
