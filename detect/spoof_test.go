@@ -4,6 +4,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/monitor443/monitor443/capture/synth"
 )
 
 // TestTTLEvidence checks the TTL evidence of forged sources on the shapes
@@ -60,5 +63,42 @@ func TestTTLEvidence(t *testing.T) {
 	}
 	if _, _, ok := ttlEvidence(&ttlHist{}, 0); ok {
 		t.Error("no SYNs: evidence reported")
+	}
+}
+
+// TestSpoofedVerdictAtEveryScope: on a site of eight servers, a spoofed
+// flood against one server (random TTLs, then one fixed TTL) is called
+// spoofed by its server alert and by the global alert of the same group,
+// though the site's other servers keep completing their handshakes; a
+// botnet of real hosts, each one SYN now and then from its own path, is
+// called spoofed by neither.
+func TestSpoofedVerdictAtEveryScope(t *testing.T) {
+	t.Parallel()
+	gc := synth.Config{Seed: 3, Duration: 13 * time.Minute, ConnRate: 100, Servers: 8, Clients: 20000, MaxResponseBytes: 16 << 10,
+		Events: []synth.Event{
+			{Kind: synth.SYNFlood, Start: 6 * time.Minute, Duration: 30 * time.Second, Rate: 60, Target: 2},
+			{Kind: synth.SYNFlood, Start: 8*time.Minute + 30*time.Second, Duration: 30 * time.Second, Rate: 60, Target: 3, FixedTTL: 54},
+			{Kind: synth.BotnetFlood, Start: 11 * time.Minute, Duration: 30 * time.Second, Rate: 60, Target: 4, Sources: 400},
+		}}
+	cfg := Config{Detection: DetectionConfig{NoSeasonal: true, Learning: 5 * time.Minute}}
+	as, truth, _ := replay(t, gc, cfg, 2)
+	for _, ev := range truth.Events {
+		seen := map[string]bool{}
+		for _, a := range as {
+			if a.Kind != KindSYNFlood || a.State != StateFiring || a.Start.Before(ev.Start) || a.Start.After(ev.End) {
+				continue
+			}
+			if !strings.Contains(a.Detail, "unique sources") {
+				continue // an interval without SYNs to describe
+			}
+			seen[a.Scope] = true
+			if a.Spoofed != ev.Spoofed {
+				t.Errorf("%s at %v, %s scope: spoofed %v, want %v: %s", ev.Kind, ev.Start.Format("15:04"), a.Scope, a.Spoofed, ev.Spoofed, a.Detail)
+			}
+		}
+		t.Logf("%s at %v: explained alerts at %v", ev.Kind, ev.Start.Format("15:04"), seen)
+		if len(seen) == 0 || ev.Spoofed && (!seen[ScopeGlobal] || !seen[ScopeServer]) {
+			t.Errorf("%s at %v: explained alerts at %v, want the global and the server scope", ev.Kind, ev.Start.Format("15:04"), seen)
+		}
 	}
 }

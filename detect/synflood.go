@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/monitor443/monitor443/detect/baseline"
+	"github.com/monitor443/monitor443/detect/sketch"
 )
 
 // synFlood is syn_flood: SYN floods by what a flood does. It counts the SYNs
@@ -108,6 +109,14 @@ func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 		if srv.ttl != nil {
 			ttl = *srv.ttl
 		}
+	} else if fl := floodedServers(m); fl.syn > 0 {
+		// The flood's SYNs are those at the servers that stopped
+		// completing handshakes: the site's other servers, with their
+		// ordinary clients, would dilute the evidence (a flood against one
+		// server of a busy site leaves the site's completion above half),
+		// and the grouped server alert would say spoofed while the global
+		// one did not.
+		syn, hs, uniq, ttl = fl.syn, fl.hs, estimate(fl.src), fl.ttl
 	} else {
 		// The global figures count the attempts at every address that is
 		// not dark, tracked as a server or not (a victim that never
@@ -137,6 +146,34 @@ func (synFlood) explain(s *stage, a *Anomaly, in *input) string {
 		d += ": the sources look spoofed"
 	}
 	return d
+}
+
+// flooded sums the servers of an interval that completed fewer than half
+// of their SYNs' handshakes.
+type flooded struct {
+	syn, hs uint64
+	src     *sketch.HyperLogLog
+	ttl     ttlHist
+}
+
+func floodedServers(m *merged) flooded {
+	var fl flooded
+	for _, x := range m.servers {
+		if x.f.SYN == 0 || 2*x.f.Handshakes >= x.f.SYN || x.synSrc == nil {
+			continue
+		}
+		fl.syn += x.f.SYN
+		fl.hs += x.f.Handshakes
+		if fl.src == nil {
+			fl.src = cloneHLL(x.synSrc)
+		} else {
+			_ = fl.src.Merge(x.synSrc) // one shape
+		}
+		if x.ttl != nil {
+			fl.ttl.add(x.ttl)
+		}
+	}
+	return fl
 }
 
 // TTL evidence of forged sources. A TTL seen here is the sender's initial
