@@ -174,15 +174,22 @@ func (a *analyzer) sources(f *Features, ev flow.Events, h uint64, syn, dark, lat
 		}
 	}
 	if ev.Has(flow.EventHandshakeComplete) {
-		m := srcHandshake
+		a.completed(h, srcHandshake, srcHandshakeL, late, &f.HandshakeSourceRepeats, &f.HandshakeLateSourceRepeats)
+	}
+}
+
+// completed marks a completion (a handshake, a returned QUIC connection) by
+// source h, with mark m or, for a connection begun before the interval,
+// lateM, and counts it in *repeats (and *lateRepeats) when the source
+// already carried that mark.
+func (a *analyzer) completed(h uint64, m, lateM uint8, late bool, repeats, lateRepeats *uint64) {
+	if late {
+		m = lateM
+	}
+	if a.srcs.mark(h, m) {
+		*repeats++
 		if late {
-			m = srcHandshakeL
-		}
-		if a.srcs.mark(h, m) {
-			f.HandshakeSourceRepeats++
-			if late {
-				f.HandshakeLateSourceRepeats++
-			}
+			*lateRepeats++
 		}
 	}
 }
@@ -206,16 +213,7 @@ func (a *analyzer) quicSources(f *Features, client netip.Addr, began, returned, 
 		f.QUICSourceRepeats++
 	}
 	if returned {
-		m := srcQUICReturn
-		if late {
-			m = srcQUICReturnL
-		}
-		if a.srcs.mark(h, m) {
-			f.QUICReturnSourceRepeats++
-			if late {
-				f.QUICReturnLateSourceRepeats++
-			}
-		}
+		a.completed(h, srcQUICReturn, srcQUICReturnL, late, &f.QUICReturnSourceRepeats, &f.QUICReturnLateSourceRepeats)
 	}
 }
 

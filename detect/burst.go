@@ -184,13 +184,7 @@ func (h *hourMix) add(day int64, fp map[uint64]uint64) {
 	if gap := day - h.day; gap > 0 {
 		d := math.Pow(1-1.0/mixDays, float64(min(gap, 10*mixDays)))
 		h.total *= d
-		for k, v := range h.learned {
-			if v *= d; v < 1e-3 {
-				delete(h.learned, k)
-			} else {
-				h.learned[k] = v
-			}
-		}
+		decay(h.learned, d)
 		h.day = day
 	}
 	for k, c := range fp {
@@ -274,13 +268,7 @@ func (x *stackMix) topClient() float64 {
 func (x *stackMix) learn() {
 	d := 1 - 1.0/mixMemory
 	x.total *= d
-	for k, v := range x.learned {
-		if v *= d; v < 1e-3 {
-			delete(x.learned, k)
-		} else {
-			x.learned[k] = v
-		}
-	}
+	decay(x.learned, d)
 	if x.n == 0 {
 		return
 	}
@@ -299,6 +287,18 @@ func (x *stackMix) learn() {
 		x.total += float64(c)
 	}
 	x.hours[x.hour].add(x.day, newest)
+}
+
+// decay multiplies every stack's weight in a learned mix by d and forgets
+// the stacks whose weight falls below a thousandth of a hello.
+func decay(m map[uint64]float64, d float64) {
+	for k, v := range m {
+		if v *= d; v < 1e-3 {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
 }
 
 // evictLightest forgets the lightest stack of a learned mix and returns
