@@ -19,10 +19,9 @@ import (
 // place): traffic this repository's generator did not make.
 const sharedTestdata = "../../shared/testdata"
 
-// replayPublic replays one shared capture with the default detection on
-// the given monitored ports and returns the firing alerts. It skips the
-// test when the shared data is not there.
-func replayPublic(t *testing.T, file string, dec capture.DecoderConfig) []Anomaly {
+// openShared opens one capture of the shared test data (file relative to
+// it), or skips the test when the shared data is not there.
+func openShared(t testing.TB, file string) *capture.FileSource {
 	t.Helper()
 	path := filepath.Join(sharedTestdata, file)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -32,6 +31,14 @@ func replayPublic(t *testing.T, file string, dec capture.DecoderConfig) []Anomal
 	if err != nil {
 		t.Fatal(err)
 	}
+	return src
+}
+
+// replayPublic replays one shared capture with the default detection on
+// the given monitored ports and returns the firing alerts.
+func replayPublic(t *testing.T, file string, dec capture.DecoderConfig) []Anomaly {
+	t.Helper()
+	src := openShared(t, file)
 	var (
 		mu  sync.Mutex
 		out []Anomaly

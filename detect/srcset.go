@@ -1,8 +1,9 @@
 package detect
 
 // srcSet remembers, for the open interval, which sources made an attempt at
-// a server and which completed a handshake, so that the global syn_flood
-// count can count each source's attempts of one interval once.
+// a server and which completed a handshake (over TCP, or over QUIC by
+// returning), so that the global syn_flood and quic_flood counts can count
+// each source's attempts of one interval once.
 //
 // Principle: the count test assumes independent events. One source's
 // attempts within a second are one actor's decision, not independent

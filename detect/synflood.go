@@ -209,7 +209,9 @@ const (
 	ttlOnePathSources = 20
 	// ttlRandomMin and ttlRandomShare: at least 16 distinct values of
 	// which a quarter lie outside every band. Values drawn at random over
-	// the byte's range fall outside in 43 % of draws.
+	// the byte's range fall outside in 43 % of draws; paths of more than
+	// 40 hops are rare enough that real hosts put one value or two there,
+	// not four of sixteen.
 	ttlRandomMin   = 16
 	ttlRandomShare = 0.25
 )

@@ -3,7 +3,6 @@ package detect
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 // tunnel, or skips the test when the shared test data is absent.
 func tunnelPackets(t testing.TB, name string, ports ...uint16) []capture.Packet {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "testdata", "ja4", "pcap", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared test data: %v", err)
-	}
-	src, err := capture.OpenFiles([]string{path}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openShared(t, filepath.Join("ja4", "pcap", name))
 	defer src.Close()
 	dec := capture.NewDecoder(capture.DecoderConfig{TCPPorts: ports})
 	var out []capture.Packet
