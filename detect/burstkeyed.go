@@ -118,6 +118,11 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 	bestKey := ""
 	n := max(1, s.detCfg(KindRequestBurst).N)
 	load := func(v float64) float64 { return s.siteLoad(n, v*float64(n)*s.ivSec) }
+	judging := false // a key above the band holds more than half the evidence it needs
+	win := n         // intervals in a key's value: the k-of-n window, one for an SNI
+	if scope == ScopeSNI {
+		win = 1
+	}
 	for _, k := range keys {
 		v := vals[k]
 		vd, r := b.check(start, v), load(v)
@@ -130,20 +135,17 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 		if bestKey == "" || vd.Score > best.Score {
 			best, bestKey = vd, k
 		}
-		cond := vd.High()
+		high := vd.High()
 		if scope == ScopeSNI {
-			cond = cond && s.concentrated(vd, s.rate(topHello))
+			high = high && s.concentrated(vd, s.rate(topHello))
 		}
 		why := ""
 		if r > 1 {
 			why = fmt.Sprintf("against the heaviest keys' band scaled by the site's load, %.1f times its learned rate", r)
 		}
-		if v := inst[k]; static > 0 && v >= static {
-			cond, why = true, "above the static threshold "+fmtRate(static)
-		}
 		tr := tracks[k]
 		if tr == nil {
-			if !cond {
+			if !high && (static == 0 || inst[k] < static) {
 				continue
 			}
 			if len(tracks) >= s.cfg.MaxTargets {
@@ -152,6 +154,28 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 			}
 			tr = s.newTrack(det, scope, k)
 			tracks[k] = tr
+			// The run begins with the window that crossed the band.
+			tr.runX, tr.runMu, tr.runIv = v*s.ivSec*float64(win), vd.Expected*s.ivSec*float64(win), win
+		} else {
+			tr.runX += inst[k] * s.ivSec
+			tr.runMu += vd.Expected * s.ivSec
+			tr.runIv++
+		}
+		tr.runHigh = high
+		cond := false
+		if high {
+			nats, h := s.runEvidence(tr)
+			cond = nats >= h
+			judging = judging || nats > h/2
+			what := "hellos"
+			if scope == ScopePrefix {
+				what = "SYNs"
+			}
+			why = joinDetail(why, fmt.Sprintf("evidence %.0f nats: %.0f %s over %.0f s against %.0f at the heaviest keys' %s/s",
+				nats, tr.runX, what, float64(tr.runIv)*s.ivSec, tr.runMu, fmtSmall(vd.Expected)))
+		}
+		if v := inst[k]; static > 0 && v >= static {
+			cond, why = true, "above the static threshold "+fmtRate(static)
 		}
 		stepped[k] = true
 		tr.last = vd
@@ -161,20 +185,29 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 		tr := tracks[k]
 		if !stepped[k] {
 			vd := b.check(start, 0)
+			tr.runMu += vd.Expected * s.ivSec
+			tr.runIv++
+			tr.runHigh = false
 			s.hysteresis(tr, &input{start: start, m: m}, end, verdict{vd: vd})
 		}
-		if !tr.res.Active() && tr.kofn.Count() == 0 {
+		if !tr.res.Active() && tr.kofn.Count() == 0 && !tr.runHigh {
 			delete(tracks, k)
 		}
 	}
 	// Learn the heaviest key's rate, unless one of the keys is in an
-	// incident (then only score, so an attack does not become normal).
-	learn := true
+	// incident or being judged (then only score, so an attack does not
+	// become normal: the heaviest key is the attacker, and learned while
+	// its evidence gathers, the band climbs with it and it never alerts;
+	// half the threshold's evidence, as the count tests).
+	learn := !judging
 	for _, tr := range tracks {
 		if tr.res.Active() {
 			learn = false
 			break
 		}
+	}
+	if learn && scope == ScopeClient {
+		s.learnKeyDisp()
 	}
 	mv := b.step(start, maxV/load(maxV), learn)
 	if bestKey == "" {
@@ -182,6 +215,62 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 	}
 	note(&track{det: det, scope: scope}, bestKey, best)
 }
+
+// runEvidence returns the evidence, in nats, that a key's hellos (SYNs for
+// a prefix) since it crossed the band come from a higher rate than the
+// heaviest keys' learned one, and the threshold it must reach: the count
+// tests' H (baseline.CountConfig).
+//
+// Principle: counts are counts. The band says a key is above what the
+// heaviest keys normally reach; whether its count says so or chance does
+// is a question of count statistics. A busy NAT gateway of a mid-sized
+// site sends a few hellos a second in clusters (each user's page load
+// opens several connections at once), and its five-second window crosses
+// the band now and then: on a site of 20 connections a second (the small
+// evaluation network at 40 times its rate), three client alerts and one
+// SNI alert in two days, at 27 hellos where 10 were expected, which is 10
+// nats of Poisson evidence and less once the clusters are counted. So a
+// key's run (from the window that crossed the band to now, x hellos where
+// the band expected μ) must hold as much evidence as a count test needs to
+// alarm: the Poisson log-likelihood ratio at the run's own rate,
+// x·ln(x/μ) − (x − μ), divided by the dispersion of single clients' counts
+// (their clusters, learnKeyDisp), at least H. A gateway's busy window is a short run
+// that falls back below the band; a bot's run keeps gathering evidence
+// until it alarms (a bot at 20 a second against heavy keys at 4 a second
+// and clusters of 3.5 connections gathers about 4 nats a second). μ is
+// floored at one event per count memory per interval, the smallest rate the
+// count tests tell from zero.
+func (s *stage) runEvidence(tr *track) (nats, h float64) {
+	cfg := countDefaults
+	x := tr.runX
+	mu := max(tr.runMu, float64(tr.runIv)/float64(cfg.Memory))
+	if x <= mu {
+		return 0, cfg.H
+	}
+	return (x*math.Log(x/mu) - (x - mu)) / max(1, s.keyDisp), cfg.H
+}
+
+// learnKeyDisp learns the dispersion of single keys' counts from the
+// client scope's window (keyWindow): the sum of the clients' variances over
+// the sum of their means, each over the k-of-n window, averaged over the
+// count tests' memory. It is the clustering of one client's connections (a
+// page load's several at once), measured on the keys that are judged, the
+// heaviest clients, and not the site's dispersion, which also holds the
+// site's rate wandering from minute to minute: that grows with the site's
+// rate (on the large evaluation network it stands near the count tests'
+// cap of 100 while a heavy client's counts disperse by a few), and a
+// client's rate wanders in proportion to its own.
+func (s *stage) learnKeyDisp() {
+	w := s.keyWin[ScopeClient]
+	if w == nil || w.meanSum <= 0 {
+		return
+	}
+	a := 1 / float64(countDefaults.Memory)
+	s.keyDisp += a * (w.varSum/w.meanSum - s.keyDisp)
+}
+
+// countDefaults is the count tests' default configuration.
+var countDefaults = must(baseline.NewCount(baseline.CountConfig{})).Config()
 
 // loadZ is how many standard deviations below the site's observed hellos
 // the load ratio is taken (siteLoad): 3σ, this package's level for "not
@@ -247,6 +336,22 @@ func (s *stage) keyWindow(scope string, vals map[string]float64) map[string]floa
 			out[k] += v / span
 		}
 	}
+	// The keys' dispersion over the window: the sum of their counts'
+	// variances over the sum of their means (rates are counts per
+	// interval over ivSec, which cancels in the ratio only up to one
+	// factor: var/mean of counts is var/mean of rates times ivSec).
+	w.varSum, w.meanSum = 0, 0
+	if w.n >= len(w.maps) && len(w.maps) > 1 {
+		for k, mean := range out {
+			ss := 0.0
+			for _, m := range w.maps {
+				d := m[k] - mean
+				ss += d * d
+			}
+			w.varSum += ss / (span - 1) * s.ivSec
+			w.meanSum += mean
+		}
+	}
 	return out
 }
 
@@ -256,10 +361,12 @@ func (w *keyRing) reset() {
 	w.n = 0
 }
 
-// keyRing holds the last intervals' rates of a sketched scope's keys.
+// keyRing holds the last intervals' rates of a sketched scope's keys, and
+// the sums of their counts' variances and means over them.
 type keyRing struct {
-	maps []map[string]float64
-	n    int
+	maps            []map[string]float64
+	n               int
+	varSum, meanSum float64
 }
 
 func sortedKeys[V any](m map[string]V) []string {

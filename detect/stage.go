@@ -100,6 +100,13 @@ type track struct {
 	a        Anomaly // the open incident's firing event
 	peak     float64
 	peakSc   float64
+
+	// A keyed request_burst track's run (burstkeyed.go): the counts and
+	// their expectation since the key crossed the band, over runIv
+	// intervals, and whether it is above the band in this interval.
+	runX, runMu float64
+	runIv       int
+	runHigh     bool
 }
 
 // stage runs the detectors over merged intervals. Owned by the
@@ -121,6 +128,7 @@ type stage struct {
 	keyed   map[string]map[string]*track
 	scopeB  map[string]*rateBase   // max-key baselines by detector|scope
 	keyWin  map[string]*keyRing    // sketched scopes' recent key rates by scope
+	keyDisp float64                // the learned dispersion of single clients' hello counts (learnKeyDisp)
 	pfx     []map[string]*track    // watched prefixes: by detector
 	groups  map[string]*alertGroup // open alert groups, by detector
 	mix     *stackMix              // the learned mix of client stacks (burst.go)
@@ -145,7 +153,7 @@ func newStage(c DetectionConfig, iv time.Duration, logger *slog.Logger, emit fun
 	return &stage{
 		cfg: c, dets: registry, iv: int64(iv), ivSec: iv.Seconds(), logger: logger, emit: emit, watched: watched,
 		global: map[string]*track{}, server: map[string]*track{}, servers: map[string]struct{}{}, keyed: map[string]map[string]*track{},
-		scopeB: map[string]*rateBase{}, keyWin: map[string]*keyRing{}, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv)), int(bwStall/iv)), maxGapIvs: int64(10 * time.Minute / iv),
+		scopeB: map[string]*rateBase{}, keyWin: map[string]*keyRing{}, keyDisp: 1, groups: map[string]*alertGroup{}, mix: newStackMix(), cw: newClientWindows(max(1, int(bwShortWindow/iv)), max(1, int(bwShortWindow/iv), int(c.Slow/iv)), int(bwStall/iv)), maxGapIvs: int64(10 * time.Minute / iv),
 	}
 }
 

@@ -859,7 +859,10 @@ func TestBurstIntensity(t *testing.T) {
 // second now and then) or to a crawler that loads three pages in three
 // seconds each minute (eight hellos in three seconds of five, which judged
 // second by second passed for a burst), raises nothing; then a new client
-// at 20/s and the gateway at 20/s each fire at client scope within 5 s.
+// at 20/s and the gateway at 20/s each fire at client scope within 10 s,
+// the deadline for request bursts (6 s: the run must hold the count tests'
+// evidence against the visitors' clustered connections, runEvidence, and
+// then pass the k-of-n filter).
 func TestClientBurst(t *testing.T) {
 	t.Parallel()
 	for _, attack := range []string{"none", "crawler", "new client 20/s", "gateway 20/s"} {
@@ -917,9 +920,10 @@ func TestClientBurst(t *testing.T) {
 			switch {
 			case (attack == "none" || attack == "crawler") && fired >= 0:
 				t.Errorf("alert without an attack")
-			case strings.HasSuffix(attack, "20/s") && (fired < 0 || fired > 5):
-				t.Errorf("client alert after %d s, want within 5 s", fired)
+			case strings.HasSuffix(attack, "20/s") && (fired < 0 || fired > 10):
+				t.Errorf("client alert after %d s, want within 10 s", fired)
 			}
+			t.Logf("client alert after %d s", fired)
 		})
 	}
 }
