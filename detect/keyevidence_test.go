@@ -124,3 +124,66 @@ func TestRunEvidence(t *testing.T) {
 		t.Errorf("against a rate of zero: %v nats, want finite and positive (the floor)", d)
 	}
 }
+
+// TestBurstSiteStepNotAbrupt: a site of eight quiet servers (0.3 hellos a
+// second each, the usual mix, each hello from a new client) steps up to
+// 3.2 times its rate at once for 40 s: a busy minute of the whole site, with
+// nothing a bot tool shows but the onset. The global count test gathers
+// the evidence of all eight servers and alarms, but a step of the whole site
+// is its load, not a burst: no request_burst at global scope, and no server
+// gathers the evidence alone in 40 s. A bot tool's burst of 10/s against
+// one of the servers fires there.
+func TestBurstSiteStepNotAbrupt(t *testing.T) {
+	t.Parallel()
+	for _, bot := range []bool{false, true} {
+		t.Run(map[bool]string{false: "busy minute", true: "bot"}[bot], func(t *testing.T) {
+			t.Parallel()
+			st, out := newTestStage(DetectionConfig{Learning: time.Minute})
+			r := rand.New(rand.NewPCG(3, 8))
+			t0 := int64(1_700_000_000) * sec
+			const onset = 3600
+			client := 0
+			for i := range onset + 120 {
+				m := newMerged(0)
+				var total uint64
+				for si := range 8 {
+					srv := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + si)}), 443)
+					rate := 0.3
+					if !bot && i >= onset && i < onset+40 {
+						rate *= 3.2
+					}
+					n := poissonN(r, rate)
+					if bot && si == 0 && i >= onset && i < onset+40 {
+						n += poissonN(r, 10)
+					}
+					for range n {
+						m.fp[uint64(1+r.IntN(8))]++
+						client++
+						m.clientHello[netip.AddrFrom4([4]byte{10, byte(client >> 16), byte(client >> 8), byte(client)})]++
+					}
+					m.servers[srv] = &serverSnap{addr: srv, f: Features{ClientHellos: uint64(n)}}
+					total += uint64(n)
+				}
+				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total}, m)
+			}
+			var global, server []string
+			for _, a := range *out {
+				if a.Kind != KindRequestBurst || a.State != StateFiring {
+					continue
+				}
+				switch a.Scope {
+				case ScopeGlobal:
+					global = append(global, a.Summary+": "+a.Detail)
+				case ScopeServer:
+					server = append(server, a.Target)
+				}
+			}
+			if !bot && (len(global) > 0 || len(server) > 0) {
+				t.Errorf("a step of the whole site alerted: global %q, servers %v", global, server)
+			}
+			if bot && (len(server) == 0 || server[0] != "198.51.100.1:443") {
+				t.Errorf("a bot tool's 10/s at one server: server alerts %v, want 198.51.100.1:443", server)
+			}
+		})
+	}
+}

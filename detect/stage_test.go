@@ -1307,13 +1307,14 @@ func TestIntensityScaleInvariant(t *testing.T) {
 }
 
 // TestBurstValueIsTheRise: an alert's value is the rate of the rise it
-// reports. A quiet site (a hello every 20 s from the usual mix) meets a
+// reports. A quiet server (a hello every 20 s from the usual mix) meets a
 // bot tool that sends three hellos every third second: most of the
 // burst's intervals hold no hello, and the alert must not say 0 hellos/s.
 func TestBurstValueIsTheRise(t *testing.T) {
 	t.Parallel()
 	st, out := newTestStage(DetectionConfig{Learning: time.Minute})
 	t0 := int64(1_700_000_000) * sec
+	srv := netip.MustParseAddrPort("198.51.100.1:443")
 	const onset = 1800
 	for i := range onset + 120 {
 		m := newMerged(0)
@@ -1330,11 +1331,12 @@ func TestBurstValueIsTheRise(t *testing.T) {
 				n++
 			}
 		}
+		m.servers[srv] = &serverSnap{addr: srv, f: Features{ClientHellos: uint64(n)}}
 		st.interval(t0+int64(i)*sec, &Features{ClientHellos: uint64(n)}, m)
 	}
 	fired := false
 	for _, a := range *out {
-		if a.Kind != KindRequestBurst || a.Scope != ScopeGlobal || a.State != StateFiring {
+		if a.Kind != KindRequestBurst || a.Scope != ScopeServer || a.State != StateFiring {
 			continue
 		}
 		fired = true
@@ -1343,6 +1345,6 @@ func TestBurstValueIsTheRise(t *testing.T) {
 		}
 	}
 	if !fired {
-		t.Fatalf("no global request_burst; events %+v", *out)
+		t.Fatalf("no server request_burst; events %+v", *out)
 	}
 }
