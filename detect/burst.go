@@ -91,7 +91,7 @@ import (
 // first Initial, because a spoofed Initial never returns: a QUIC flood is
 // quic_flood's, and its hellos must not pass for requests here. QUIC hellos
 // join no stack mix (their JA4 differs from the same browser's over TCP),
-// so a burst over QUIC alone is found by its onset, not by its mix.
+// so a burst over QUIC alone is found by its onset at a server, not by its mix.
 //
 // Limits: the intensity needs the burst's hosts to be few for their
 // hellos: a burst of a site's usual rate spread over as many hosts as
