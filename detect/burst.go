@@ -42,9 +42,9 @@ import (
 //     minute; on the evaluation's generator, its per-minute factor of the
 //     benign rate, a log-normal that reaches three times about once in
 //     three days), and the global count test, which sums every server,
-//     has the most evidence for exactly that step. Each of the false
-//     episodes of the small network's table, and the one left on it at
-//     40 times its rate, was such a global step. A burst against some
+//     has the most evidence for exactly that step. Both false episodes of
+//     the small network's table before this rule, and the one left on it
+//     at 40 times its rate, were such global steps. A burst against some
 //     servers is a step at those servers, judged at server scope, where
 //     the site's busy minute is spread thin; a burst over every server is
 //     a step at each, and at global scope it still alerts by its mix or

@@ -227,8 +227,8 @@ func (s *stage) keyedScope(scope string, start, end int64, vals map[string]float
 // site sends a few hellos a second in clusters (each user's page load
 // opens several connections at once), and its five-second window crosses
 // the band now and then: on a site of 20 connections a second (the small
-// evaluation network at 40 times its rate), three client alerts and one
-// SNI alert in two days, at 27 hellos where 10 were expected, which is 10
+// evaluation network at 40 times its rate), three client alerts, one for
+// a /24 and one for an SNI in two days, at 27 hellos where 10 were expected, which is 10
 // nats of Poisson evidence and less once the clusters are counted. So a
 // key's run (from the window that crossed the band to now, x hellos where
 // the band expected μ) must hold as much evidence as a count test needs to
@@ -336,12 +336,11 @@ func (s *stage) keyWindow(scope string, vals map[string]float64) map[string]floa
 			out[k] += v / span
 		}
 	}
-	// The keys' dispersion over the window: the sum of their counts'
-	// variances over the sum of their means (rates are counts per
-	// interval over ivSec, which cancels in the ratio only up to one
-	// factor: var/mean of counts is var/mean of rates times ivSec).
+	// The clients' dispersion over the window: the sum of their counts'
+	// variances over the sum of their means (var/mean of counts is
+	// var/mean of rates times ivSec).
 	w.varSum, w.meanSum = 0, 0
-	if w.n >= len(w.maps) && len(w.maps) > 1 {
+	if scope == ScopeClient && w.n >= len(w.maps) && len(w.maps) > 1 { // learnKeyDisp's
 		for k, mean := range out {
 			ss := 0.0
 			for _, m := range w.maps {
