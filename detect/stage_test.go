@@ -903,12 +903,7 @@ func TestClientBurst(t *testing.T) {
 				if attack != "crawler" {
 					add(gw, uint64(poissonN(r, gwRate)))
 				}
-				n := len(*out)
-				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total, SYN: total, Handshakes: total}, m)
-				for _, a := range (*out)[n:] {
-					if a.Scope != ScopeClient || a.State != StateFiring {
-						continue
-					}
+				for _, a := range stepHellos(st, out, t0+int64(i)*sec, total, m) {
 					if i < learn {
 						t.Fatalf("false alert at %d s: %s", i, a.Summary)
 					}
@@ -926,6 +921,21 @@ func TestClientBurst(t *testing.T) {
 			t.Logf("client alert after %d s", fired)
 		})
 	}
+}
+
+// stepHellos runs one interval starting at t of total ClientHellos (each
+// completing its handshake) with the merged sketches m, and returns the
+// client-scope alerts that fired in it.
+func stepHellos(st *stage, out *[]Anomaly, t int64, total uint64, m *merged) []Anomaly {
+	n := len(*out)
+	st.interval(t, &Features{ClientHellos: total, SYN: total, Handshakes: total}, m)
+	var fired []Anomaly
+	for _, a := range (*out)[n:] {
+		if a.Scope == ScopeClient && a.State == StateFiring {
+			fired = append(fired, a)
+		}
+	}
+	return fired
 }
 
 // poissonN draws a Poisson count (Knuth's method; fine for small means).
@@ -974,12 +984,7 @@ func TestClientBurstBusySite(t *testing.T) {
 					m.clientHello[netip.MustParseAddr("198.51.100.200")] = n
 					total += n
 				}
-				n := len(*out)
-				st.interval(t0+int64(i)*sec, &Features{ClientHellos: total, SYN: total, Handshakes: total}, m)
-				for _, a := range (*out)[n:] {
-					if a.Scope != ScopeClient || a.State != StateFiring {
-						continue
-					}
+				for _, a := range stepHellos(st, out, t0+int64(i)*sec, total, m) {
 					if i < learn || a.Target != "198.51.100.200" {
 						t.Fatalf("client alert at %d s: %s", i, a.Summary)
 					}
